@@ -1,0 +1,3 @@
+package wire
+
+//go:generate protoc --go_out=. --go_opt=paths=source_relative metacdn.proto
