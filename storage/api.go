@@ -111,6 +111,11 @@ type Options struct {
 	OnAppend func()
 	// Clock returns the wall time; nil means time.Now. Tests set it.
 	Clock func() time.Time
+	// SweepInterval is how often the janitor expires idle upload sessions
+	// (after DefaultUploadTTL) and frees blobs left unreferenced (after
+	// DefaultOrphanBlobAge); zero means DefaultSweepInterval, negative
+	// turns the janitor off (unit tests do).
+	SweepInterval time.Duration
 }
 
 // PutRequest describes a write of a whole object from a stream.

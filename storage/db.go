@@ -1,113 +1,253 @@
 package storage
 
-// This file is the API contract of storage.DB; its bodies are filled in.
-
 import (
-	"context"
-	"io"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"metacdn/migrations"
 )
 
-// DefaultChunkSize is the size blobs are split into.
+// DefaultChunkSize is the size blobs are split into (see DESIGN.md for the
+// measurement behind it).
 const DefaultChunkSize = 4 << 20
 
-// DB is one node's bbolt database.
-type DB struct{}
+// DefaultBatchBytes bounds the chunk bytes Put buffers before committing
+// them in one write transaction.
+const DefaultBatchBytes = 16 << 20
 
-// Open opens (creating if needed) the database at path, running migrations.
-func Open(path string, opts Options) (*DB, error) { panic("not implemented") }
+// Defaults of the background janitor.
+const (
+	DefaultSweepInterval = 10 * time.Minute
+	DefaultUploadTTL     = 24 * time.Hour
+	// DefaultOrphanBlobAge is how long a blob stored by PutBlob may stay
+	// unreferenced before the janitor frees it: long enough for the log
+	// entry that names it to arrive.
+	DefaultOrphanBlobAge = time.Hour
+)
 
-// Close closes the database; open BlobReaders fail afterwards.
-func (db *DB) Close() error { panic("not implemented") }
+// Bucket names, shared with migrations which creates them.
+var (
+	bucketMeta        = migrations.BucketMeta
+	bucketObjects     = migrations.BucketObjects
+	bucketBlobs       = migrations.BucketBlobs
+	bucketChunks      = migrations.BucketChunks
+	bucketVariants    = migrations.BucketVariants
+	bucketDynVariants = migrations.BucketDynVariants
+	bucketPeers       = migrations.BucketPeers
+	bucketLog         = migrations.BucketLog
+	bucketUploads     = migrations.BucketUploads
+	bucketStaging     = migrations.BucketStaging
+)
+
+// DB is one node's bbolt database. Its methods are safe for concurrent use.
+type DB struct {
+	bolt      *bbolt.DB
+	nodeID    string
+	chunkSize int
+	batch     int
+	maxSize   int64
+	logger    *slog.Logger
+	onAppend  func()
+	now       func() time.Time
+	clock     *hlc
+	closed    atomic.Bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Open opens (creating if needed) the database at path, runs migrations,
+// drops the chunks of Puts that a crash interrupted and starts the janitor
+// (unless Options.SweepInterval is negative).
+func Open(path string, opts Options) (*DB, error) {
+	if opts.NodeID == "" {
+		return nil, errors.New("open storage: NodeID is required")
+	}
+	if opts.ChunkSize < 0 || opts.ChunkSize > math.MaxInt32 {
+		return nil, fmt.Errorf("open storage: chunk size %d out of range", opts.ChunkSize)
+	}
+	bolt, err := bbolt.Open(path, 0o600, boltOptions())
+	if err != nil {
+		return nil, fmt.Errorf("open storage: %w", err)
+	}
+	if err := migrations.Migrate(bolt); err != nil {
+		bolt.Close()
+		return nil, fmt.Errorf("open storage: %w", err)
+	}
+	db := &DB{
+		bolt:      bolt,
+		nodeID:    opts.NodeID,
+		chunkSize: opts.ChunkSize,
+		batch:     DefaultBatchBytes,
+		maxSize:   opts.MaxObjectSize,
+		logger:    opts.Logger,
+		onAppend:  opts.OnAppend,
+		now:       opts.Clock,
+		stop:      make(chan struct{}),
+	}
+	if db.chunkSize == 0 {
+		db.chunkSize = DefaultChunkSize
+	}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.logger == nil {
+		db.logger = slog.New(slog.DiscardHandler)
+	}
+	db.clock = newHLC(db.now)
+	if err := db.recover(); err != nil {
+		bolt.Close()
+		return nil, fmt.Errorf("open storage: %w", err)
+	}
+	if opts.SweepInterval >= 0 {
+		interval := opts.SweepInterval
+		if interval == 0 {
+			interval = DefaultSweepInterval
+		}
+		db.wg.Add(1)
+		go func() { defer db.wg.Done(); db.janitor(interval) }()
+	}
+	return db, nil
+}
+
+// boltOptions are the bbolt settings; each is set for a reason.
+func boltOptions() *bbolt.Options {
+	return &bbolt.Options{
+		// A second server started on the same data directory fails within
+		// a second instead of waiting forever on the file lock.
+		Timeout: time.Second,
+		// Blob chunks are multi-page values: the hashmap freelist finds a
+		// run of free pages in O(1), the array freelist scans the list.
+		FreelistType: bbolt.FreelistMapType,
+		// Deleting big blobs leaves long freelists; writing them at every
+		// commit would cost more than ingesting. The price is a scan of the
+		// page tree when the file is opened after a crash.
+		NoFreelistSync: true,
+		// bbolt remaps when the file outgrows the mapping, and a remap
+		// waits for every read transaction to end. Reserving 1 GiB of
+		// address space up front (only address space: the file still
+		// grows as written) keeps readers and writers from meeting there
+		// until the file passes it. 32-bit builds keep bbolt's default.
+		InitialMmapSize: initialMmapSize(),
+		// NoSync stays false: a write returns only after fsync.
+	}
+}
+
+func initialMmapSize() int {
+	if runtime.GOARCH == "386" || runtime.GOARCH == "arm" {
+		return 0
+	}
+	return 1 << 30
+}
+
+// recover frees the chunks of Puts whose process died before their final
+// commit. bbolt's file lock guarantees no other process is writing, so
+// every staged set at open is an orphan.
+func (db *DB) recover() error {
+	var n int
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		staging := tx.Bucket(bucketStaging)
+		var sets []uint64
+		if err := staging.ForEach(func(k, _ []byte) error {
+			sets = append(sets, beUint64(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, set := range sets {
+			if err := deleteSet(tx, set); err != nil {
+				return err
+			}
+			if err := staging.Delete(seqKey(set)); err != nil {
+				return err
+			}
+		}
+		n = len(sets)
+		// Resume the clock past our own last write: a clock that went
+		// backwards across a restart must not issue smaller versions.
+		if ob := tx.Bucket(bucketLog).Bucket([]byte(db.nodeID)); ob != nil {
+			if k, v := ob.Cursor().Last(); k != nil {
+				e, err := decodeLogEntry(db.nodeID, k, v)
+				if err != nil {
+					return err
+				}
+				db.clock.observe(e.Version)
+			}
+		}
+		return nil
+	})
+	if n > 0 {
+		db.logger.Info("dropped interrupted puts", "sets", n)
+	}
+	return err
+}
+
+// Close stops the janitor and closes the database; open BlobReaders fail
+// afterwards with ErrClosed. Close waits for running transactions.
+func (db *DB) Close() error {
+	if !db.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(db.stop)
+	db.wg.Wait()
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("close storage: %w", err)
+	}
+	return nil
+}
 
 // NodeID is the origin of local writes.
-func (db *DB) NodeID() string { panic("not implemented") }
+func (db *DB) NodeID() string { return db.nodeID }
 
-// Put streams req.Body into chunks and commits the object, its blob and a
-// log entry. It returns after the final commit.
-func (db *DB) Put(ctx context.Context, req PutRequest) (Object, error) { panic("not implemented") }
+// Now returns a new hybrid logical clock timestamp, greater than every
+// version this database has issued or applied; the membership table uses
+// it to version its rows.
+func (db *DB) Now() uint64 { return db.clock.next(0) }
 
-// Get returns a live object's metadata.
-func (db *DB) Get(key string) (Object, error) { panic("not implemented") }
+// Bolt returns the underlying bbolt database, for tools and tests.
+func (db *DB) Bolt() *bbolt.DB { return db.bolt }
 
-// List returns up to limit live objects with the prefix, keys after after.
-func (db *DB) List(prefix, after string, limit int) ([]Object, error) { panic("not implemented") }
-
-// Delete replaces a live object by a tombstone and logs it.
-func (db *DB) Delete(key string) (Object, error) { panic("not implemented") }
-
-// OpenBlob opens a blob for reading, chunk by chunk.
-func (db *DB) OpenBlob(sha string) (*BlobReader, error) { panic("not implemented") }
-
-// HasBlob reports whether a blob is stored.
-func (db *DB) HasBlob(sha string) (bool, error) { panic("not implemented") }
-
-// PutBlob stores a blob that a replicated log entry will reference.
-func (db *DB) PutBlob(ctx context.Context, r io.Reader, sha string) error { panic("not implemented") }
-
-// BeginUpload opens a resumable upload session.
-func (db *DB) BeginUpload(key, contentType string, meta map[string]string, totalSize int64) (Upload, error) {
-	panic("not implemented")
+func (db *DB) view(fn func(tx *bbolt.Tx) error) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return mapClosed(db.bolt.View(fn))
 }
 
-// AppendUpload appends data at offset to a session.
-func (db *DB) AppendUpload(id string, offset int64, data []byte) (Upload, error) {
-	panic("not implemented")
+func (db *DB) update(fn func(tx *bbolt.Tx) error) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return mapClosed(db.bolt.Update(fn))
 }
 
-// FinishUpload verifies the session's digest and commits the object.
-func (db *DB) FinishUpload(id, sha string) (Object, error) { panic("not implemented") }
-
-// GetUpload returns a session's state.
-func (db *DB) GetUpload(id string) (Upload, error) { panic("not implemented") }
-
-// AbortUpload drops a session and its chunks.
-func (db *DB) AbortUpload(id string) error { panic("not implemented") }
-
-// ExpireUploads aborts sessions idle longer than age.
-func (db *DB) ExpireUploads(age time.Duration) (int, error) { panic("not implemented") }
-
-// Heads returns the highest contiguous seq stored per origin.
-func (db *DB) Heads() (map[string]uint64, error) { panic("not implemented") }
-
-// ReadLog returns up to limit entries of origin after seq after.
-func (db *DB) ReadLog(origin string, after uint64, limit int) ([]LogEntry, error) {
-	panic("not implemented")
+func mapClosed(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }
 
-// Apply records a replicated entry and applies it last-writer-wins.
-func (db *DB) Apply(e LogEntry) (changed bool, err error) { panic("not implemented") }
-
-// Peers returns the membership table, tombstones included.
-func (db *DB) Peers() ([]Peer, error) { panic("not implemented") }
-
-// PutPeer writes a membership row.
-func (db *DB) PutPeer(p Peer) error { panic("not implemented") }
-
-// PutVariant stores a variant.
-func (db *DB) PutVariant(v Variant) error { panic("not implemented") }
-
-// GetVariant returns a stored variant.
-func (db *DB) GetVariant(sha string, width int) (Variant, error) { panic("not implemented") }
-
-// Variants lists a blob's variants by width.
-func (db *DB) Variants(sha string) ([]VariantInfo, error) { panic("not implemented") }
-
-// BlobReader reads a blob chunk by chunk.
-type BlobReader struct{}
-
-func (br *BlobReader) Read(p []byte) (int, error)                   { panic("not implemented") }
-func (br *BlobReader) ReadAt(p []byte, off int64) (int, error)      { panic("not implemented") }
-func (br *BlobReader) Seek(offset int64, whence int) (int64, error) { panic("not implemented") }
-func (br *BlobReader) Size() int64                                  { panic("not implemented") }
-func (br *BlobReader) Close() error                                 { panic("not implemented") }
-
-// Stats counts what the database holds.
-type Stats struct {
-	Objects, Tombstones, Blobs, Chunks, Variants, Uploads int64
-	BlobBytes                                             int64
-	FileBytes                                             int64
+// appended runs Options.OnAppend after a commit that grew the log.
+func (db *DB) appended() {
+	if db.onAppend != nil {
+		db.onAppend()
+	}
 }
 
-// Stats returns the database's counts.
-func (db *DB) Stats() (Stats, error) { panic("not implemented") }
+func beUint64(b []byte) uint64 {
+	if len(b) < 8 {
+		return 0
+	}
+	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+}

@@ -1,0 +1,41 @@
+// Package storage keeps one metacdn node's data in a single bbolt file:
+// objects and their content, image variants, the membership table, the
+// replication log and resumable upload sessions. DESIGN.md says why it is
+// built the way it is.
+//
+// # Objects and blobs
+//
+// An object is a key's metadata; its content is a blob addressed by
+// SHA-256, stored once however many keys hold it and freed when the last
+// reference (a live object) goes. Put streams content in chunks of
+// Options.ChunkSize, committing several chunks per write transaction, and
+// commits the object with its log entry last: a Put that fails leaves
+// nothing behind. Keys must pass ValidateKey.
+//
+// # Reading
+//
+// OpenObject and OpenBlob return a BlobReader (io.ReadSeeker and
+// io.ReaderAt, for http.ServeContent). It holds no transaction between
+// reads: each read copies up to a window out of bbolt in its own short read
+// transaction, so a slow client never holds back writers.
+//
+// # Replication log
+//
+// Every local write and delete appends an entry (origin = NodeID, seq =
+// next) in the transaction that changes the object. Apply stores entries
+// of other origins in order (ErrLogGap otherwise) and applies them
+// last-writer-wins by (Version, Origin), versions coming from a hybrid
+// logical clock. Heads and ReadLog serve the log to peers.
+//
+// # Upload sessions
+//
+// BeginUpload, AppendUpload and FinishUpload take a large file in pieces;
+// each piece commits with the running SHA-256 state, so a session resumes
+// after a restart. ExpireUploads drops idle sessions.
+//
+// # Errors
+//
+// Callers test errors with errors.Is against the ErrX sentinels:
+// ErrNotFound, ErrBadKey, ErrDigestMismatch, ErrOffsetMismatch, ErrLogGap,
+// ErrMissingBlob, ErrTooLarge, ErrClosed.
+package storage

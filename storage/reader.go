@@ -1,0 +1,226 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"go.etcd.io/bbolt"
+)
+
+// readWindow is how many bytes one read transaction copies out at most:
+// large enough that a transfer costs few transactions, small enough that
+// each stays short and a reader's buffer stays small.
+const readWindow = 1 << 20
+
+// errBlobGone is returned when a blob's chunks disappear under an open
+// reader (the blob was freed).
+var errBlobGone = fmt.Errorf("blob freed while reading: %w", ErrNotFound)
+
+// BlobReader reads a blob chunk by chunk, each read in its own short
+// read transaction, copying the bytes out. It implements io.ReadSeeker
+// and io.ReaderAt (ReadAt is safe for concurrent use; Read and Seek are
+// not). A reader holds no transaction between calls, so a long transfer
+// never blocks writers or remaps; if the blob is freed meanwhile, reads
+// fail rather than return other content.
+type BlobReader struct {
+	db   *DB
+	set  uint64
+	size int64
+	pos  int64
+
+	buf    []byte // bytes at [bufOff, bufOff+len(buf)) of the blob
+	bufOff int64
+
+	closed bool
+}
+
+// OpenBlob opens a blob for reading.
+func (db *DB) OpenBlob(sha string) (*BlobReader, error) {
+	sum, err := parseSHA(sha)
+	if err != nil {
+		return nil, fmt.Errorf("open blob: %w", ErrNotFound)
+	}
+	var br *BlobReader
+	err = db.view(func(tx *bbolt.Tx) (err error) {
+		br, err = db.openBlobTx(tx, sum, false)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open blob %s: %w", sha, err)
+	}
+	return br, nil
+}
+
+// OpenObject returns a live object's metadata and a reader of its content.
+// For a blob of one chunk up to readWindow it also copies the bytes in the
+// same read transaction, so a small GET costs one transaction in all.
+func (db *DB) OpenObject(key string) (Object, *BlobReader, error) {
+	var (
+		o  Object
+		br *BlobReader
+	)
+	err := db.view(func(tx *bbolt.Tx) (err error) {
+		if o, err = getLive(tx, key); err != nil {
+			return err
+		}
+		sum, err := parseSHA(o.SHA256)
+		if err != nil {
+			return err
+		}
+		br, err = db.openBlobTx(tx, sum, true)
+		return err
+	})
+	if err != nil {
+		return Object{}, nil, fmt.Errorf("open object %q: %w", key, err)
+	}
+	return o, br, nil
+}
+
+func (db *DB) openBlobTx(tx *bbolt.Tx, sum [32]byte, preload bool) (*BlobReader, error) {
+	v := tx.Bucket(bucketBlobs).Get(sum[:])
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	rec, err := decodeBlobRecord(v)
+	if err != nil {
+		return nil, err
+	}
+	br := &BlobReader{db: db, set: rec.Set, size: rec.Size}
+	if preload && rec.Size > 0 && rec.Size <= readWindow {
+		if chunk := tx.Bucket(bucketChunks).Get(chunkKey(rec.Set, 0)); int64(len(chunk)) == rec.Size {
+			br.buf = append(make([]byte, 0, rec.Size), chunk...)
+		}
+	}
+	return br, nil
+}
+
+// Size is the blob's length in bytes.
+func (br *BlobReader) Size() int64 { return br.size }
+
+// Read reads from the current position, refilling its buffer (up to
+// readWindow bytes) in one read transaction when it runs dry.
+func (br *BlobReader) Read(p []byte) (int, error) {
+	if br.closed {
+		return 0, ErrClosed
+	}
+	if br.pos >= br.size {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if br.pos < br.bufOff || br.pos >= br.bufOff+int64(len(br.buf)) {
+		n := min(int64(readWindow), br.size-br.pos)
+		if int64(cap(br.buf)) < n {
+			br.buf = make([]byte, n)
+		}
+		br.buf = br.buf[:n]
+		got, err := br.db.readRange(br.set, br.buf, br.pos)
+		br.buf = br.buf[:got]
+		br.bufOff = br.pos
+		if got == 0 {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+	}
+	n := copy(p, br.buf[br.pos-br.bufOff:])
+	br.pos += int64(n)
+	return n, nil
+}
+
+// ReadAt reads len(p) bytes at off, one read transaction per readWindow
+// bytes, without moving the position.
+func (br *BlobReader) ReadAt(p []byte, off int64) (int, error) {
+	if br.closed {
+		return 0, ErrClosed
+	}
+	if off < 0 {
+		return 0, errors.New("blob read at negative offset")
+	}
+	var total int
+	for total < len(p) {
+		if off >= br.size {
+			return total, io.EOF
+		}
+		want := min(len(p)-total, readWindow, int(br.size-off))
+		n, err := br.db.readRange(br.set, p[total:total+want], off)
+		total += n
+		off += int64(n)
+		if err != nil {
+			return total, err
+		}
+		if n < want {
+			return total, errBlobGone
+		}
+	}
+	return total, nil
+}
+
+// Seek sets the position for the next Read.
+func (br *BlobReader) Seek(offset int64, whence int) (int64, error) {
+	if br.closed {
+		return 0, ErrClosed
+	}
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = br.pos + offset
+	case io.SeekEnd:
+		abs = br.size + offset
+	default:
+		return 0, errors.New("blob seek: bad whence")
+	}
+	if abs < 0 {
+		return 0, errors.New("blob seek: negative position")
+	}
+	br.pos = abs
+	return abs, nil
+}
+
+// Close releases the buffer; later calls fail with ErrClosed.
+func (br *BlobReader) Close() error {
+	br.closed = true
+	br.buf = nil
+	return nil
+}
+
+// readRange copies the blob bytes at off into p in one read transaction,
+// walking the set's chunks from the one that holds off. It returns fewer
+// bytes than len(p) only if chunks are missing (errBlobGone).
+func (db *DB) readRange(set uint64, p []byte, off int64) (int, error) {
+	var n int
+	err := db.view(func(tx *bbolt.Tx) error {
+		n = 0
+		c := tx.Bucket(bucketChunks).Cursor()
+		prefix := seqKey(set)
+		k, v := c.Seek(chunkKey(set, off))
+		if k == nil || !bytes.HasPrefix(k, prefix) || int64(beUint64(k[8:])) > off {
+			// off is inside the chunk before the seek position.
+			k, v = c.Prev()
+		}
+		for n < len(p) {
+			if k == nil || !bytes.HasPrefix(k, prefix) {
+				return errBlobGone
+			}
+			start := int64(beUint64(k[8:]))
+			at := off + int64(n) - start
+			if at < 0 || at >= int64(len(v)) {
+				return errBlobGone
+			}
+			end := min(int64(len(v)), at+int64(len(p)-n))
+			// Advise this window and the next: the next read then finds its
+			// pages in flight or cached.
+			willNeed(v, int(at), int(min(int64(len(v)), end+readWindow)))
+			n += copy(p[n:], v[at:end])
+			k, v = c.Next()
+		}
+		return nil
+	})
+	return n, err
+}
