@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"metacdn/node"
+	"metacdn/wire"
+)
+
+// Config describes the local deployment.
+type Config struct {
+	Host       string
+	BasePort   int
+	DataDir    string // empty: a temporary directory removed at exit
+	Encoding   wire.Encoding
+	TLS        bool
+	Policy     string
+	AdminToken string
+	LogLevel   string
+}
+
+// DefaultConfig is the deployment the README's first command starts.
+func DefaultConfig() Config {
+	return Config{Host: "127.0.0.1", BasePort: 8080, Encoding: wire.Protobuf, Policy: "combined",
+		AdminToken: "demo-admin-token", LogLevel: "warn"}
+}
+
+var providers = []string{"aws", "azure", "gcp"}
+
+// Run starts the deployment, uploads samples, prints what to try and waits
+// for ctx to end; then it stops everything in reverse order.
+func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	log, err := node.NewLogger(stderr, cfg.LogLevel, "text")
+	if err != nil {
+		return err
+	}
+	dir := cfg.DataDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "metacdn-demo-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	var nodes []*node.Node
+	defer func() {
+		for i := len(nodes) - 1; i >= 0; i-- {
+			nodes[i].Close()
+		}
+	}()
+	urls := make([]string, len(providers))
+	for i := range providers {
+		urls[i] = fmt.Sprintf("http://%s:%d", cfg.Host, cfg.BasePort+1+i)
+	}
+	for i, p := range providers {
+		nc := node.DefaultConfig()
+		nc.ID = fmt.Sprintf("%s-1", p)
+		nc.Listen = fmt.Sprintf("%s:%d", cfg.Host, cfg.BasePort+1+i)
+		nc.DataDir = filepath.Join(dir, nc.ID)
+		nc.Provider = p
+		nc.Encoding = cfg.Encoding
+		nc.AdminToken = cfg.AdminToken
+		for j, u := range urls {
+			if j != i {
+				nc.Peers = append(nc.Peers, u)
+			}
+		}
+		n, err := node.Start(ctx, nc, log)
+		if err != nil {
+			return fmt.Errorf("start server %s: %w", nc.ID, err)
+		}
+		nodes = append(nodes, n)
+	}
+	samples, err := uploadSamples(ctx, nodes[0].URL(), cfg.Encoding)
+	if err != nil {
+		return fmt.Errorf("upload samples: %w", err)
+	}
+	printGuide(stdout, cfg, nodes, samples)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "\nstopping")
+	return nil
+}
+
+// uploadSamples puts a text file and a photo-like JPEG on the first server.
+func uploadSamples(ctx context.Context, server string, enc wire.Encoding) ([]string, error) {
+	var photo bytes.Buffer
+	if err := jpeg.Encode(&photo, samplePhoto(1600, 1200), &jpeg.Options{Quality: 85}); err != nil {
+		return nil, err
+	}
+	files := []struct {
+		key, ct string
+		data    []byte
+	}{
+		{"hello.txt", "text/plain; charset=utf-8", []byte("Hello from metacdn.\n")},
+		{"images/sample.jpg", "image/jpeg", photo.Bytes()},
+	}
+	up := &node.Uploader{Server: server, Encoding: enc}
+	var keys []string
+	for _, f := range files {
+		if _, err := up.Upload(ctx, node.UploadFile{Key: f.key, ContentType: f.ct, Size: int64(len(f.data)),
+			Body: bytes.NewReader(f.data), Meta: map[string]string{"source": "demo"}}); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.key, err)
+		}
+		keys = append(keys, f.key)
+	}
+	return keys, nil
+}
+
+// samplePhoto draws smooth colour gradients, which compress like a photo.
+func samplePhoto(w, h int) image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), uint8((x + y) * 255 / (w + h)), 255})
+		}
+	}
+	return img
+}
+
+func printGuide(w io.Writer, cfg Config, nodes []*node.Node, samples []string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "metacdn local deployment is running (Ctrl-C stops it)")
+	fmt.Fprintln(tw)
+	for i, n := range nodes {
+		fmt.Fprintf(tw, "  server %s\t%s\tprovider %s\n", n.ID(), n.URL(), providers[i])
+	}
+	fmt.Fprintln(tw)
+	s1 := nodes[0].URL()
+	s2 := nodes[len(nodes)-1].URL()
+	fmt.Fprintf(tw, "Uploaded: %s\n\nTry:\n", strings.Join(samples, ", "))
+	fmt.Fprintf(tw, "  curl -T README.md %s/v1/objects/docs/readme.md\n", s1)
+	fmt.Fprintf(tw, "  curl -i %s/v1/objects/hello.txt\n", s2)
+	fmt.Fprintf(tw, "  curl -s %s/v1/objects | head\n", s1)
+	fmt.Fprintf(tw, "  go run ./cmd/upload --server %s --encoding json go.mod\n", s1)
+	fmt.Fprintf(tw, "  curl -s %s/v1/peers\n", s1)
+	fmt.Fprintf(tw, "  curl -X DELETE -H 'Authorization: Bearer %s' %s/v1/objects/hello.txt\n", cfg.AdminToken, s1)
+	fmt.Fprintf(tw, "  curl -s %s/metrics | grep metacdn_\n", s1)
+	tw.Flush()
+}

@@ -1,0 +1,274 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"metacdn/node"
+	"metacdn/wire"
+)
+
+const testToken = "test-token"
+
+// startNode starts an in-process node on a free loopback port with its
+// database in a temp dir.
+func startNode(tb testing.TB, mutate ...func(*node.Config)) *node.Node {
+	tb.Helper()
+	cfg := node.DefaultConfig()
+	cfg.ID = "n1"
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = tb.TempDir()
+	cfg.AdminToken = testToken
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	n, err := node.Start(context.Background(), cfg, nil)
+	if err != nil {
+		tb.Fatalf("start node: %v", err)
+	}
+	tb.Cleanup(func() { n.Close() })
+	return n
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func do(tb testing.TB, method, url string, body io.Reader, headers ...string) answer {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatalf("%s %s: read: %v", method, url, err)
+	}
+	return answer{res.StatusCode, res.Header, b}
+}
+
+func hexSHA(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// errorOf checks that an answer is a JSON error with the given status.
+func errorOf(tb testing.TB, a answer, status int) string {
+	tb.Helper()
+	if a.status != status {
+		tb.Fatalf("status=%d, want %d; body %s", a.status, status, a.body)
+	}
+	var e struct{ Error string }
+	if err := json.Unmarshal(a.body, &e); err != nil || e.Error == "" {
+		tb.Fatalf("body %q is not a JSON error", a.body)
+	}
+	return e.Error
+}
+
+func TestNode_PutGet(t *testing.T) {
+	n := startNode(t)
+	content := randomBytes(10_000)
+	url := n.URL() + "/v1/objects/images/cat.jpg"
+	a := do(t, "PUT", url, bytes.NewReader(content), "Content-Type", "image/jpeg", "X-Meta-Owner", "ann")
+	if a.status != http.StatusCreated {
+		t.Fatalf("PUT status=%d body=%s", a.status, a.body)
+	}
+	var obj wire.Object
+	if err := json.Unmarshal(a.body, &obj); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := obj.Sha256, hexSHA(content); got != want {
+		t.Fatalf("sha256=%s, want %s", got, want)
+	}
+	if got, want := obj.Size, int64(len(content)); got != want {
+		t.Fatalf("size=%d, want %d", got, want)
+	}
+
+	g := do(t, "GET", url, nil)
+	if g.status != 200 || !bytes.Equal(g.body, content) {
+		t.Fatalf("GET status=%d, %d bytes, want the %d bytes put", g.status, len(g.body), len(content))
+	}
+	for h, want := range map[string]string{
+		"Etag": `"` + hexSHA(content) + `"`, "Content-Type": "image/jpeg", "Content-Length": "10000", "X-Meta-Owner": "ann",
+	} {
+		if got := g.header.Get(h); got != want {
+			t.Errorf("%s=%q, want %q", h, got, want)
+		}
+	}
+	if g.header.Get("Last-Modified") == "" {
+		t.Error("no Last-Modified")
+	}
+
+	t.Run("Head", func(t *testing.T) {
+		h := do(t, "HEAD", url, nil)
+		if h.status != 200 || len(h.body) != 0 || h.header.Get("Content-Length") != "10000" {
+			t.Fatalf("HEAD status=%d len=%d Content-Length=%s", h.status, len(h.body), h.header.Get("Content-Length"))
+		}
+	})
+	t.Run("Range", func(t *testing.T) {
+		r := do(t, "GET", url, nil, "Range", "bytes=100-199")
+		if r.status != http.StatusPartialContent || !bytes.Equal(r.body, content[100:200]) {
+			t.Fatalf("Range status=%d len=%d", r.status, len(r.body))
+		}
+		if got := r.header.Get("Content-Range"); got != "bytes 100-199/10000" {
+			t.Fatalf("Content-Range=%q", got)
+		}
+		r = do(t, "GET", url, nil, "Range", "bytes=9990-")
+		if r.status != http.StatusPartialContent || !bytes.Equal(r.body, content[9990:]) {
+			t.Fatalf("open Range status=%d len=%d", r.status, len(r.body))
+		}
+		r = do(t, "GET", url, nil, "Range", "bytes=20000-")
+		if r.status != http.StatusRequestedRangeNotSatisfiable {
+			t.Fatalf("range past the end status=%d", r.status)
+		}
+	})
+	t.Run("IfNoneMatch", func(t *testing.T) {
+		r := do(t, "GET", url, nil, "If-None-Match", g.header.Get("Etag"))
+		if r.status != http.StatusNotModified || len(r.body) != 0 {
+			t.Fatalf("If-None-Match status=%d len=%d", r.status, len(r.body))
+		}
+		r = do(t, "GET", url, nil, "If-None-Match", `"other"`)
+		if r.status != 200 {
+			t.Fatalf("If-None-Match other status=%d", r.status)
+		}
+	})
+	t.Run("Missing", func(t *testing.T) {
+		errorOf(t, do(t, "GET", n.URL()+"/v1/objects/nope", nil), 404)
+	})
+}
+
+func TestNode_PutGuessesContentType(t *testing.T) {
+	n := startNode(t)
+	req, _ := http.NewRequest("PUT", n.URL()+"/v1/objects/a/page.html", strings.NewReader("<p>hi</p>"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := do(t, "GET", n.URL()+"/v1/objects/a/page.html", nil).header.Get("Content-Type"); !strings.HasPrefix(got, "text/html") {
+		t.Fatalf("Content-Type=%q, want text/html from the extension", got)
+	}
+}
+
+func TestNode_PutDigestHeader(t *testing.T) {
+	n := startNode(t)
+	url := n.URL() + "/v1/objects/d.bin"
+	msg := errorOf(t, do(t, "PUT", url, strings.NewReader("abc"), "X-Content-Sha256", hexSHA([]byte("abd"))), 400)
+	if !strings.Contains(msg, "digest") {
+		t.Fatalf("error %q does not mention the digest", msg)
+	}
+	errorOf(t, do(t, "GET", url, nil), 404)
+	if a := do(t, "PUT", url, strings.NewReader("abc"), "X-Content-Sha256", hexSHA([]byte("abc"))); a.status != 201 {
+		t.Fatalf("PUT with the right digest: %d %s", a.status, a.body)
+	}
+}
+
+func TestNode_BadKeys(t *testing.T) {
+	n := startNode(t)
+	for _, key := range []string{"a/../b", "a//b", "a/./b", "..", "a%00b", strings.Repeat("k", 1025)} {
+		t.Run(key[:min(len(key), 12)], func(t *testing.T) {
+			errorOf(t, do(t, "PUT", n.URL()+"/v1/objects/"+key, strings.NewReader("x")), 400)
+		})
+	}
+	list := do(t, "GET", n.URL()+"/v1/objects", nil)
+	if !bytes.Contains(list.body, []byte(`"objects":[]`)) {
+		t.Fatalf("bad keys stored something: %s", list.body)
+	}
+}
+
+func TestNode_TruncatedBody(t *testing.T) {
+	n := startNode(t)
+	// A body shorter than its Content-Length: the connection closes early.
+	conn := dialRaw(t, n)
+	fmt.Fprintf(conn, "PUT /v1/objects/short HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n%s", strings.Repeat("a", 500))
+	conn.(interface{ CloseWrite() error }).CloseWrite()
+	io.ReadAll(conn)
+	conn.Close()
+	errorOf(t, do(t, "GET", n.URL()+"/v1/objects/short", nil), 404)
+}
+
+func TestNode_DeleteNeedsToken(t *testing.T) {
+	n := startNode(t)
+	url := n.URL() + "/v1/objects/x.txt"
+	do(t, "PUT", url, strings.NewReader("x"))
+	if msg := errorOf(t, do(t, "DELETE", url, nil), 401); !strings.Contains(msg, "admin-token") {
+		t.Fatalf("401 message %q does not say how to set a token", msg)
+	}
+	errorOf(t, do(t, "DELETE", url, nil, "Authorization", "Bearer wrong"), 403)
+	if a := do(t, "GET", url, nil); a.status != 200 {
+		t.Fatalf("object gone after refused deletes: %d", a.status)
+	}
+	if a := do(t, "DELETE", url, nil, "Authorization", "Bearer "+testToken); a.status != 200 {
+		t.Fatalf("DELETE with token: %d %s", a.status, a.body)
+	}
+	errorOf(t, do(t, "GET", url, nil), 404)
+}
+
+func TestNode_AdminDisabledWithoutToken(t *testing.T) {
+	n := startNode(t, func(c *node.Config) { c.AdminToken = "" })
+	if msg := errorOf(t, do(t, "DELETE", n.URL()+"/v1/objects/x", nil, "Authorization", "Bearer x"), 403); !strings.Contains(msg, "--admin-token") {
+		t.Fatalf("message %q", msg)
+	}
+}
+
+func TestNode_List(t *testing.T) {
+	n := startNode(t)
+	for _, k := range []string{"a/1", "a/2", "a/3", "b/1"} {
+		do(t, "PUT", n.URL()+"/v1/objects/"+k, strings.NewReader(k))
+	}
+	var page struct {
+		Objects []wire.Object
+		Next    string
+	}
+	a := do(t, "GET", n.URL()+"/v1/objects?prefix=a/&limit=2", nil)
+	json.Unmarshal(a.body, &page)
+	if len(page.Objects) != 2 || page.Objects[0].Key != "a/1" || page.Next != "a/2" {
+		t.Fatalf("first page %s", a.body)
+	}
+	a = do(t, "GET", n.URL()+"/v1/objects?prefix=a/&limit=2&after="+page.Next, nil)
+	page.Next = ""
+	json.Unmarshal(a.body, &page)
+	if len(page.Objects) != 1 || page.Objects[0].Key != "a/3" || page.Next != "" {
+		t.Fatalf("second page %s", a.body)
+	}
+	errorOf(t, do(t, "GET", n.URL()+"/v1/objects?limit=-1", nil), 400)
+}
+
+func TestNode_HealthzMetrics(t *testing.T) {
+	n := startNode(t)
+	if a := do(t, "GET", n.URL()+"/healthz", nil); a.status != 200 {
+		t.Fatalf("healthz %d", a.status)
+	}
+	do(t, "PUT", n.URL()+"/v1/objects/m", strings.NewReader("metrics"))
+	a := do(t, "GET", n.URL()+"/metrics", nil)
+	for _, want := range []string{"metacdn_http_requests_total", "metacdn_objects 1", "go_goroutines"} {
+		if !bytes.Contains(a.body, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,206 @@
+package node
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/textproto"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"metacdn/storage"
+	"metacdn/wire"
+)
+
+// metaHeaderPrefix marks request and response headers that carry user
+// metadata, as S3 does with x-amz-meta-.
+const metaHeaderPrefix = "X-Meta-"
+
+// Listing bounds.
+const (
+	defaultListLimit = 100
+	maxListLimit     = 1000
+)
+
+func objectKey(r *http.Request) (string, error) {
+	key := chi.URLParam(r, "*")
+	if err := storage.ValidateKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+func toWire(o storage.Object) *wire.Object {
+	return &wire.Object{
+		Key: o.Key, Size: o.Size, Sha256: o.SHA256, ContentType: o.ContentType, Metadata: o.Meta,
+		Version: o.Version, Origin: o.Origin, Deleted: o.Deleted, ModifiedUnixNano: o.Modified.UnixNano(),
+	}
+}
+
+// handlePut stores the raw body under the key: curl -T file URL.
+func (n *Node) handlePut(w http.ResponseWriter, r *http.Request) error {
+	key, err := objectKey(r)
+	if err != nil {
+		return err
+	}
+	meta, err := metaFromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	body := io.ReadCloser(r.Body)
+	if n.cfg.MaxObjectSize > 0 {
+		body = http.MaxBytesReader(w, body, n.cfg.MaxObjectSize)
+	}
+	obj, err := n.db.Put(r.Context(), storage.PutRequest{
+		Key:         key,
+		ContentType: contentTypeOf(r.Header.Get("Content-Type"), key),
+		Meta:        meta,
+		Body:        truncationReader{body},
+		SHA256:      strings.ToLower(r.Header.Get("X-Content-Sha256")),
+	})
+	if err != nil {
+		return bodyError(err)
+	}
+	n.uploaded(obj)
+	writeJSON(w, http.StatusCreated, toWire(obj))
+	return nil
+}
+
+// errTruncated is returned when a request body ends before its
+// Content-Length.
+var errTruncated = errStatus(http.StatusBadRequest, "truncated body: fewer bytes than Content-Length; nothing was stored", nil)
+
+// truncationReader turns net/http's io.ErrUnexpectedEOF for a body cut
+// short into errTruncated, which no reader of it can take for a clean end.
+type truncationReader struct{ r io.Reader }
+
+func (t truncationReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errTruncated
+	}
+	return n, err
+}
+
+// bodyError tells a client that sent less than it announced from a server
+// fault: the former is the client's to fix.
+func bodyError(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errTruncated
+	}
+	return err
+}
+
+// contentTypeOf keeps what the client sent; curl -T sends none, so the
+// key's extension is the next best guess.
+func contentTypeOf(sent, key string) string {
+	if sent != "" {
+		return sent
+	}
+	if ct := mime.TypeByExtension(path.Ext(key)); ct != "" {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+func metaFromHeaders(h http.Header) (map[string]string, error) {
+	var meta map[string]string
+	for name, vals := range h {
+		k, ok := strings.CutPrefix(name, metaHeaderPrefix)
+		if !ok || len(vals) == 0 {
+			continue
+		}
+		if k == "" {
+			return nil, errStatus(http.StatusBadRequest, "empty metadata name in "+name, nil)
+		}
+		if meta == nil {
+			meta = make(map[string]string)
+		}
+		meta[strings.ToLower(k)] = vals[0]
+	}
+	return meta, nil
+}
+
+// handleGet serves an object's bytes, or an image variant with ?w=.
+func (n *Node) handleGet(w http.ResponseWriter, r *http.Request) error {
+	key, err := objectKey(r)
+	if err != nil {
+		return err
+	}
+	if ws := r.URL.Query().Get("w"); ws != "" {
+		return n.images.serve(w, r, key, ws)
+	}
+	obj, blob, err := n.db.OpenObject(key)
+	if err != nil {
+		return err
+	}
+	defer blob.Close()
+	h := w.Header()
+	for k, v := range obj.Meta {
+		h.Set(metaHeaderPrefix+textproto.CanonicalMIMEHeaderKey(k), v)
+	}
+	serveBlob(w, r, obj.SHA256, obj.ContentType, obj.Modified, blob)
+	return nil
+}
+
+// serveBlob answers with content addressed by sha: ETag, Range,
+// If-None-Match and Last-Modified all come from http.ServeContent.
+func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, modified time.Time, content io.ReadSeeker) {
+	h := w.Header()
+	h.Set("ETag", `"`+sha+`"`)
+	h.Set("Content-Type", contentType)
+	h.Set("Accept-Ranges", "bytes")
+	http.ServeContent(w, r, "", modified, content)
+}
+
+func (n *Node) handleDelete(w http.ResponseWriter, r *http.Request) error {
+	key, err := objectKey(r)
+	if err != nil {
+		return err
+	}
+	obj, err := n.db.Delete(key)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toWire(obj))
+	return nil
+}
+
+// listResponse is the body of GET /v1/objects.
+type listResponse struct {
+	Objects []*wire.Object `json:"objects"`
+	// Next is the after= value of the next page; empty on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+func (n *Node) handleList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit := defaultListLimit
+	if s := q.Get("limit"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			return errStatus(http.StatusBadRequest, "limit must be a positive integer", nil)
+		}
+		limit = min(v, maxListLimit)
+	}
+	// One more than asked tells whether another page follows.
+	objs, err := n.db.List(q.Get("prefix"), q.Get("after"), limit+1)
+	if err != nil {
+		return err
+	}
+	resp := listResponse{Objects: make([]*wire.Object, 0, len(objs))}
+	if len(objs) > limit {
+		objs = objs[:limit]
+		resp.Next = objs[limit-1].Key
+	}
+	for _, o := range objs {
+		resp.Objects = append(resp.Objects, toWire(o))
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}

@@ -1,0 +1,139 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5/middleware"
+	"google.golang.org/protobuf/proto"
+
+	"metacdn/storage"
+	"metacdn/wire"
+)
+
+// httpError is an error that knows its status and public message. Handlers
+// return it where the package error alone does not pick the status.
+type httpError struct {
+	status int
+	msg    string
+	cause  error
+}
+
+func (e *httpError) Error() string {
+	if e.cause != nil {
+		return e.msg + ": " + e.cause.Error()
+	}
+	return e.msg
+}
+
+func (e *httpError) Unwrap() error { return e.cause }
+
+func errStatus(status int, msg string, cause error) error {
+	return &httpError{status: status, msg: msg, cause: cause}
+}
+
+// handlerFunc is a handler that returns its error; handle turns it into an
+// answer, so each handler reads as: parse, call, map, write.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (n *Node) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			n.writeError(w, r, err)
+		}
+	}
+}
+
+// statusOf maps package errors to HTTP statuses at the edge.
+func statusOf(err error) (int, string) {
+	var he *httpError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		if he.cause != nil && he.status < 500 {
+			return he.status, he.msg + ": " + he.cause.Error()
+		}
+		return he.status, he.msg
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, "body over the size limit"
+	case errors.Is(err, storage.ErrNotFound):
+		return http.StatusNotFound, "not found"
+	case errors.Is(err, storage.ErrBadKey):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, storage.ErrDigestMismatch):
+		return http.StatusBadRequest, "sha-256 digest does not match the content; nothing was stored"
+	case errors.Is(err, storage.ErrOffsetMismatch):
+		return http.StatusConflict, err.Error()
+	case errors.Is(err, storage.ErrTooLarge), errors.Is(err, wire.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, err.Error()
+	case errors.Is(err, wire.ErrMalformed):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, wire.ErrUnknownEncoding):
+		return http.StatusUnsupportedMediaType, "unknown encoding: send Content-Type application/json or application/x-protobuf"
+	}
+	return http.StatusInternalServerError, "internal error"
+}
+
+func (n *Node) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := statusOf(err)
+	if status >= 500 {
+		n.log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// writeJSON writes v as JSON. Protobuf messages go through encoding/json
+// too, which writes the schema's field names (see package wire).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeMessage answers in the request's encoding.
+func writeMessage(w http.ResponseWriter, enc wire.Encoding, status int, m proto.Message) {
+	b, err := enc.Marshal(m)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
+	}
+	w.Header().Set("Content-Type", enc.ContentType())
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// logRequests writes one line per request; 5xx at Error, 4xx at Warn.
+func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			start := nowFunc()
+			next.ServeHTTP(ww, r)
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			level := slog.LevelInfo
+			switch {
+			case status >= 500:
+				level = slog.LevelError
+			case status >= 400:
+				level = slog.LevelWarn
+			}
+			log.LogAttrs(r.Context(), level, "request",
+				slog.String("request_id", middleware.GetReqID(r.Context())),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", status),
+				slog.Int("bytes", ww.BytesWritten()),
+				slog.Duration("duration", nowFunc().Sub(start)),
+				slog.String("remote", r.RemoteAddr))
+		})
+	}
+}
