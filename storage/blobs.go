@@ -132,20 +132,6 @@ func freeBlob(tx *bbolt.Tx, sum [32]byte, rec blobRecord) error {
 	return deleteVariants(tx, sum)
 }
 
-// deleteSet deletes every chunk of a set.
-func deleteSet(tx *bbolt.Tx, set uint64) error {
-	c := tx.Bucket(bucketChunks).Cursor()
-	prefix := seqKey(set)
-	// Deleting under a cursor moves it onto the next key; re-seek each
-	// time rather than trust Next after Delete.
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-		if err := c.Delete(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // SweepBlobs frees blobs that no object references and that were stored
 // longer than age ago (blobs PutBlob stored for entries that never came).
 // It returns how many it freed.
@@ -307,7 +293,7 @@ func (in *ingest) writePending(tx *bbolt.Tx, stage bool) error {
 	}
 	off := in.off - int64(in.bytes)
 	for _, c := range in.pending {
-		if err := chunks.Put(chunkKey(in.set, off), c); err != nil {
+		if err := putChunk(chunks, chunkKey(in.set, off), c); err != nil {
 			return err
 		}
 		off += int64(len(c))

@@ -59,15 +59,32 @@ func (db *DB) ReadLog(origin string, after uint64, limit int) ([]LogEntry, error
 //
 //   - e.Seq <= head(e.Origin): already stored; returns (false, nil).
 //   - e.Seq > head+1: ErrLogGap; the entries between come first.
-//   - a write whose blob is not stored: ErrMissingBlob, nothing changes.
 //   - otherwise the entry is stored under its origin (so this server can
 //     pass it on) and, if it is newer than the key's state (tombstones
-//     included), becomes that state: changed is true. An entry that loses
-//     is stored all the same, and its blob freed if nothing references it.
+//     included), becomes that state: changed is true. A write that wins
+//     needs its blob stored (PutBlob first): without it Apply returns
+//     ErrMissingBlob and nothing changes. An entry that loses is stored
+//     all the same, needs no blob, and frees its blob if one was stored
+//     and nothing references it.
 //
 // Apply moves the local clock past e.Version so later local writes order
 // after it.
 func (db *DB) Apply(e LogEntry) (changed bool, err error) {
+	return db.apply(e, false)
+}
+
+// Skip records e in the log without applying it, like an entry that lost.
+// It is for a write whose blob no longer exists where it was fetched from:
+// a server frees a blob only once a newer entry for its key has superseded
+// it, and that entry reaches this server too, so nothing is lost by
+// skipping. Without Skip such an entry would block its origin's log here
+// forever. Seq rules (no-op, ErrLogGap) are those of Apply.
+func (db *DB) Skip(e LogEntry) error {
+	_, err := db.apply(e, true)
+	return err
+}
+
+func (db *DB) apply(e LogEntry, skip bool) (changed bool, err error) {
 	if e.Origin == "" || e.Seq == 0 || e.Key == "" {
 		return false, fmt.Errorf("apply: entry lacks origin, seq or key")
 	}
@@ -88,20 +105,6 @@ func (db *DB) Apply(e LogEntry) (changed bool, err error) {
 		case e.Seq > head+1:
 			return fmt.Errorf("seq %d after head %d: %w", e.Seq, head, ErrLogGap)
 		}
-		var sum [32]byte
-		var rec blobRecord
-		if !e.Deleted {
-			if sum, err = parseSHA(e.SHA256); err != nil {
-				return err
-			}
-			v := tx.Bucket(bucketBlobs).Get(sum[:])
-			if v == nil {
-				return fmt.Errorf("blob %s: %w", e.SHA256, ErrMissingBlob)
-			}
-			if rec, err = decodeBlobRecord(v); err != nil {
-				return err
-			}
-		}
 		v, err := encodeLogEntry(e)
 		if err != nil {
 			return err
@@ -111,6 +114,22 @@ func (db *DB) Apply(e LogEntry) (changed bool, err error) {
 		}
 		appended = true
 
+		var (
+			sum     [32]byte
+			rec     blobRecord
+			hasBlob bool
+		)
+		if !e.Deleted {
+			if sum, err = parseSHA(e.SHA256); err != nil {
+				return err
+			}
+			if v := tx.Bucket(bucketBlobs).Get(sum[:]); v != nil {
+				if rec, err = decodeBlobRecord(v); err != nil {
+					return err
+				}
+				hasBlob = true
+			}
+		}
 		objects := tx.Bucket(bucketObjects)
 		key := []byte(e.Key)
 		var cur Object
@@ -121,11 +140,15 @@ func (db *DB) Apply(e LogEntry) (changed bool, err error) {
 			}
 			exists = true
 		}
-		if exists && !newer(e.Version, e.Origin, cur.Version, cur.Origin) {
-			if !e.Deleted && rec.Refs == 0 {
+		if skip || (exists && !newer(e.Version, e.Origin, cur.Version, cur.Origin)) {
+			if hasBlob && rec.Refs == 0 {
 				return freeBlob(tx, sum, rec)
 			}
 			return nil
+		}
+		if !e.Deleted && !hasBlob {
+			// Rolls back the log entry too: nothing changes.
+			return fmt.Errorf("blob %s: %w", e.SHA256, ErrMissingBlob)
 		}
 		o := objectOf(e)
 		if o.Deleted {

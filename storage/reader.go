@@ -89,7 +89,7 @@ func (db *DB) openBlobTx(tx *bbolt.Tx, sum [32]byte, preload bool) (*BlobReader,
 	}
 	br := &BlobReader{db: db, set: rec.Set, size: rec.Size}
 	if preload && rec.Size > 0 && rec.Size <= readWindow {
-		if chunk := tx.Bucket(bucketChunks).Get(chunkKey(rec.Set, 0)); int64(len(chunk)) == rec.Size {
+		if chunk := getChunk(tx.Bucket(bucketChunks), chunkKey(rec.Set, 0)); int64(len(chunk)) == rec.Size {
 			br.buf = append(make([]byte, 0, rec.Size), chunk...)
 		}
 	}
@@ -197,7 +197,8 @@ func (db *DB) readRange(set uint64, p []byte, off int64) (int, error) {
 	var n int
 	err := db.view(func(tx *bbolt.Tx) error {
 		n = 0
-		c := tx.Bucket(bucketChunks).Cursor()
+		chunks := tx.Bucket(bucketChunks)
+		c := chunks.Cursor()
 		prefix := seqKey(set)
 		k, v := c.Seek(chunkKey(set, off))
 		if k == nil || !bytes.HasPrefix(k, prefix) || int64(beUint64(k[8:])) > off {
@@ -208,6 +209,7 @@ func (db *DB) readRange(set uint64, p []byte, off int64) (int, error) {
 			if k == nil || !bytes.HasPrefix(k, prefix) {
 				return errBlobGone
 			}
+			v = chunkValue(chunks, k, v)
 			start := int64(beUint64(k[8:]))
 			at := off + int64(n) - start
 			if at < 0 || at >= int64(len(v)) {

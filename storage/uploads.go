@@ -120,13 +120,13 @@ func (db *DB) appendChunks(tx *bbolt.Tx, rec *uploadRecord, data []byte) error {
 	if rec.TailLen > 0 && rec.TailLen < mergeBelow && len(data) > 0 {
 		take := min(len(data), db.chunkSize-int(rec.TailLen))
 		if take > 0 {
-			tail := chunks.Get(chunkKey(rec.Set, rec.TailOff))
+			tail := getChunk(chunks, chunkKey(rec.Set, rec.TailOff))
 			if int64(len(tail)) != rec.TailLen {
 				return fmt.Errorf("upload tail chunk: %w", errShortRecord)
 			}
 			merged := make([]byte, 0, len(tail)+take)
 			merged = append(append(merged, tail...), data[:take]...)
-			if err := chunks.Put(chunkKey(rec.Set, rec.TailOff), merged); err != nil {
+			if err := replaceChunk(chunks, chunkKey(rec.Set, rec.TailOff), merged); err != nil {
 				return err
 			}
 			rec.TailLen += int64(take)
@@ -136,7 +136,7 @@ func (db *DB) appendChunks(tx *bbolt.Tx, rec *uploadRecord, data []byte) error {
 	}
 	for len(data) > 0 {
 		n := min(len(data), db.chunkSize)
-		if err := chunks.Put(chunkKey(rec.Set, off), data[:n]); err != nil {
+		if err := putChunk(chunks, chunkKey(rec.Set, off), data[:n]); err != nil {
 			return err
 		}
 		rec.TailOff, rec.TailLen = off, int64(n)
