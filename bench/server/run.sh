@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Benchmarks one metacdn server against nginx on this machine and prints
+# markdown tables:
+#
+#   1. GET throughput and latency (wrk --latency) of a 10 KiB and a 1 MiB
+#      object, from the server and from nginx (sendfile on) serving the same
+#      bytes from files, same wrk settings, rounds interleaved.
+#   2. Upload ingest of a 64 MiB file: raw PUT (curl -T), the upload program
+#      with --encoding json and protobuf, against dd writing and fsyncing
+#      the same bytes.
+#
+# Everything runs on loopback ports in a temporary directory that is
+# removed on exit. Knobs (environment):
+#
+#   DURATION=10s  THREADS=1  CONNS=32  ROUNDS=3   wrk settings and rounds
+#   UPLOAD_RUNS=5  UPLOAD_MIB=64                  ingest runs and size
+#   NGINX_WORKERS=2                               nginx worker_processes
+#   SERVER_LOG_LEVEL=warn                         the server's --log-level
+#   SKIP_GET=1 / SKIP_UPLOAD=1                    run one half only
+#   BENCH_TMP=DIR                                 where the temp dir goes
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-1}
+CONNS=${CONNS:-32}
+ROUNDS=${ROUNDS:-3}
+UPLOAD_RUNS=${UPLOAD_RUNS:-5}
+UPLOAD_MIB=${UPLOAD_MIB:-64}
+NGINX_WORKERS=${NGINX_WORKERS:-2}
+SERVER_LOG_LEVEL=${SERVER_LOG_LEVEL:-warn}
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
+
+tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/metacdn-bench.XXXXXX")
+# nginx workers drop to nobody when started as root: they must reach the
+# files.
+chmod 755 "$tmp"
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do
+    kill "$p" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "$*" >&2; }
+
+# free_port prints a loopback port nothing listens on.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "no free port" >&2
+  return 1
+}
+
+# wait_http URL waits until URL answers 2xx, for 10 s at most.
+wait_http() {
+  for _ in $(seq 200); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "$1 did not come up" >&2
+  return 1
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+minimum() { sort -g | head -1; }
+maximum() { sort -g | tail -1; }
+
+# to_ms converts wrk's latency (850.00us, 1.23ms, 1.01s, 2.00m) to ms.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.3f", n }'
+}
+
+log "building server and upload"
+mkdir -p "$tmp/bin"
+go build -o "$tmp/bin/" ./cmd/server ./cmd/upload
+
+# --- the server ---
+sport=$(free_port)
+surl="http://127.0.0.1:$sport"
+"$tmp/bin/server" --id bench --listen "127.0.0.1:$sport" --data "$tmp/data" \
+  --log-level "$SERVER_LOG_LEVEL" 2>"$tmp/server.log" &
+pids+=($!)
+wait_http "$surl/healthz"
+
+# --- nginx: a private config, not the system service ---
+nport=$(free_port)
+nurl="http://127.0.0.1:$nport"
+mkdir -p "$tmp/nginx/logs" "$tmp/nginx/www/v1/objects/bench"
+cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes $NGINX_WORKERS;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  # wrk keeps its connections for the whole run, as Go's server allows.
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$nport;
+    root $tmp/nginx/www;
+  }
+}
+EOF
+"$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/logs/stderr.log" &
+pids+=($!)
+
+# --- the objects: the same bytes in the server and in nginx's files ---
+sizes=(10240 1048576)
+names=(10KiB 1MiB)
+for i in "${!sizes[@]}"; do
+  f="$tmp/nginx/www/v1/objects/bench/${names[$i]}.bin"
+  head -c "${sizes[$i]}" /dev/urandom >"$f"
+  chmod 644 "$f"
+  curl -fsS -o /dev/null -T "$f" "$surl/v1/objects/bench/${names[$i]}.bin"
+done
+wait_http "$nurl/v1/objects/bench/10KiB.bin"
+for n in "${names[@]}"; do
+  for u in "$surl" "$nurl"; do
+    curl -fsS -o "$tmp/check" "$u/v1/objects/bench/$n.bin"
+    cmp -s "$tmp/check" "$tmp/nginx/www/v1/objects/bench/$n.bin" || { echo "$u served wrong bytes for $n" >&2; exit 1; }
+  done
+done
+
+cores=$(nproc)
+cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+echo "## Server benchmark"
+echo
+echo "- $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)'), $cores cores ($cpu), $(go version | awk '{print $3}'), $("$NGINX" -v 2>&1 | sed 's/.*: //')"
+echo "- server: \`--log-level $SERVER_LOG_LEVEL\`, GOMAXPROCS default ($cores); nginx: worker_processes $NGINX_WORKERS, sendfile on, access_log off"
+echo "- wrk runs on the same $cores cores as the server under test"
+
+if [ -z "${SKIP_GET:-}" ]; then
+  log "GET: wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds"
+  # One warm-up each, so neither side pays first-touch costs in round 1.
+  for n in "${names[@]}"; do
+    for u in "$surl" "$nurl"; do
+      wrk -t"$THREADS" -c"$CONNS" -d2s "$u/v1/objects/bench/$n.bin" >/dev/null
+    done
+  done
+  for r in $(seq "$ROUNDS"); do
+    for n in "${names[@]}"; do
+      # Alternate who goes first, so neither always runs on a hotter machine.
+      if [ $((r % 2)) -eq 1 ]; then order="server nginx"; else order="nginx server"; fi
+      for who in $order; do
+        u=$surl
+        [ "$who" = nginx ] && u=$nurl
+        out="$tmp/wrk.$who.$n.$r"
+        wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$u/v1/objects/bench/$n.bin" >"$out"
+        if grep -qE 'Non-2xx|Socket errors' "$out"; then
+          echo "wrk reported errors against $who:" >&2
+          cat "$out" >&2
+          exit 1
+        fi
+        rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+        p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+        p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+        echo "$rps $p50 $p99" >>"$tmp/get.$who.$n"
+        log "  round $r $n $who: $rps req/s, p50 $p50 ms, p99 $p99 ms"
+      done
+    done
+  done
+
+  echo
+  echo "### GET: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, median of $ROUNDS rounds"
+  echo
+  echo "| object | server req/s (min–max) | nginx req/s (min–max) | server/nginx | server p50 / p99 ms | nginx p50 / p99 ms | server MiB/s |"
+  echo "|---|---|---|---|---|---|---|"
+  for i in "${!names[@]}"; do
+    n=${names[$i]}
+    s=$tmp/get.server.$n
+    g=$tmp/get.nginx.$n
+    srps=$(cut -d' ' -f1 "$s" | median)
+    grps=$(cut -d' ' -f1 "$g" | median)
+    awk -v n="$n" -v size="${sizes[$i]}" \
+      -v srps="$srps" -v smin="$(cut -d' ' -f1 "$s" | minimum)" -v smax="$(cut -d' ' -f1 "$s" | maximum)" \
+      -v grps="$grps" -v gmin="$(cut -d' ' -f1 "$g" | minimum)" -v gmax="$(cut -d' ' -f1 "$g" | maximum)" \
+      -v s50="$(cut -d' ' -f2 "$s" | median)" -v s99="$(cut -d' ' -f3 "$s" | median)" \
+      -v g50="$(cut -d' ' -f2 "$g" | median)" -v g99="$(cut -d' ' -f3 "$g" | median)" \
+      'BEGIN { printf "| %s | %.0f (%.0f–%.0f) | %.0f (%.0f–%.0f) | %.2fx | %.2f / %.2f | %.2f / %.2f | %.0f |\n",
+        n, srps, smin, smax, grps, gmin, gmax, srps / grps, s50, s99, g50, g99, srps * size / 1048576 }'
+  done
+fi
+
+if [ -z "${SKIP_UPLOAD:-}" ]; then
+  log "uploads: $UPLOAD_RUNS runs of $UPLOAD_MIB MiB each"
+  big="$tmp/big.bin"
+  head -c "$((UPLOAD_MIB << 20))" /dev/urandom >"$big"
+  modes=(fsync put protobuf json)
+  for r in $(seq "$UPLOAD_RUNS"); do
+    for mode in "${modes[@]}"; do
+      # New bytes each time: the server stores a blob once per digest, so
+      # a repeat of the same file would not be written again.
+      printf '%08d-%-16s' "$r" "$mode" | dd of="$big" conv=notrunc status=none
+      t0=$(date +%s%N)
+      case $mode in
+        fsync) dd if="$big" of="$tmp/fsync.out" bs=1M conv=fsync status=none ;;
+        put) curl -fsS -o /dev/null -T "$big" "$surl/v1/objects/up/put-$r" ;;
+        protobuf | json) "$tmp/bin/upload" --server "$surl" --encoding "$mode" --quiet --key "up/$mode-$r" "$big" >/dev/null ;;
+      esac
+      t1=$(date +%s%N)
+      rm -f "$tmp/fsync.out"
+      mibs=$(awk -v b="$UPLOAD_MIB" -v ns="$((t1 - t0))" 'BEGIN {printf "%.1f", b / (ns / 1e9)}')
+      echo "$mibs" >>"$tmp/up.$mode"
+      log "  run $r $mode: $mibs MiB/s"
+    done
+  done
+  base=$(median <"$tmp/up.fsync")
+  echo
+  echo "### Upload ingest of a $UPLOAD_MIB MiB file, $UPLOAD_RUNS runs"
+  echo
+  echo "| how | median MiB/s | min | max | vs dd+fsync |"
+  echo "|---|---|---|---|---|"
+  for mode in "${modes[@]}"; do
+    case $mode in
+      fsync) label="\`dd bs=1M conv=fsync\` to a file (baseline)" ;;
+      put) label="raw \`PUT\` (\`curl -T\`)" ;;
+      protobuf) label="\`upload --encoding protobuf\`" ;;
+      json) label="\`upload --encoding json\`" ;;
+    esac
+    awk -v l="$label" -v m="$(median <"$tmp/up.$mode")" -v lo="$(minimum <"$tmp/up.$mode")" \
+      -v hi="$(maximum <"$tmp/up.$mode")" -v b="$base" \
+      'BEGIN { printf "| %s | %.1f | %.1f | %.1f | %.2fx |\n", l, m, lo, hi, m / b }'
+  done
+fi
