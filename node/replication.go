@@ -1,45 +1,45 @@
 package node
 
 // This file is the wiring point between a node and package replication.
-// Until replication lands it serves the peer list from the configuration.
 
 import (
-	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
-	"net/http"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"metacdn/replication"
 	"metacdn/storage"
-	"metacdn/wire"
 )
 
+var _ Syncer = (*replication.Replicator)(nil)
+
+// newSyncer builds the replication side of a node. It is called after
+// storage is open and cfg.Advertise is set; it starts no loops.
 func newSyncer(db *storage.DB, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (Syncer, error) {
-	return &staticPeers{cfg: cfg}, nil
-}
-
-func serverTLSConfig(cfg Config) (*tls.Config, error) {
-	return nil, errors.New("tls is not available yet")
-}
-
-type staticPeers struct{ cfg Config }
-
-func (s *staticPeers) Start(ctx context.Context) {}
-func (s *staticPeers) Stop()                     {}
-func (s *staticPeers) Notify()                   {}
-func (s *staticPeers) SyncRoutes() http.Handler  { return http.NotFoundHandler() }
-
-func (s *staticPeers) PeerRoutes(admin func(http.Handler) http.Handler) http.Handler {
-	r := chi.NewRouter()
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		list := &wire.PeerList{Self: &wire.Peer{Id: s.cfg.ID, Url: s.cfg.Advertise, Provider: s.cfg.Provider}}
-		for _, u := range s.cfg.Peers {
-			list.Peers = append(list.Peers, &wire.Peer{Url: u, State: "alive"})
+	rc := replication.Config{
+		ID:                cfg.ID,
+		URL:               cfg.Advertise,
+		Provider:          cfg.Provider,
+		Peers:             cfg.Peers,
+		Encoding:          cfg.Encoding,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		Logger:            logger,
+		Registerer:        reg,
+	}
+	if cfg.TLS {
+		ct, err := replication.ClientTLSConfig(cfg.TLSCert, cfg.TLSKey, cfg.TLSCA)
+		if err != nil {
+			return nil, err
 		}
-		writeJSON(w, http.StatusOK, list)
-	})
-	return r
+		rc.ClientTLS = ct
+		rc.RequireClientCert = true
+	}
+	return replication.New(db, rc)
+}
+
+// serverTLSConfig is the listener's TLS config: the node's certificate,
+// client certificates optional but checked against the cluster CA.
+func serverTLSConfig(cfg Config) (*tls.Config, error) {
+	return replication.ServerTLSConfig(cfg.TLSCert, cfg.TLSKey, cfg.TLSCA)
 }

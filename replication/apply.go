@@ -1,0 +1,194 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+
+	"metacdn/storage"
+)
+
+// source is the server entries came from: the first place to fetch their
+// blobs.
+type source struct {
+	id, url string
+}
+
+// fetchCall is one blob fetch in flight; others wanting the same blob wait
+// for it rather than fetching it again.
+type fetchCall struct {
+	done chan struct{}
+	err  error
+}
+
+// applyEntries applies entries in order, each after its blob is stored.
+// Blobs of a few entries ahead are fetched at once. It returns how many
+// entries changed the log; gap is set when an entry did not follow its
+// origin's head, so the caller should pull.
+func (r *Replicator) applyEntries(ctx context.Context, src source, entries []storage.LogEntry) (applied int, gap bool, err error) {
+	heads, err := r.db.Heads()
+	if err != nil {
+		return 0, false, fmt.Errorf("heads: %w", err)
+	}
+	// Entries at or below the head are already here (a push and a pull
+	// may carry the same ones): skip them, blobs and all.
+	todo := entries[:0:0]
+	for _, e := range entries {
+		if e.Seq > heads[e.Origin] {
+			todo = append(todo, e)
+		}
+	}
+	window := 2 * r.cfg.FetchConcurrency
+	for start := 0; start < len(todo); start += window {
+		batch := todo[start:min(start+window, len(todo))]
+		// gone marks entries whose blob the source no longer holds: it
+		// freed it because a newer entry for the key superseded it, and
+		// that entry comes too, so the entry is recorded without applying.
+		gone := make([]bool, len(batch))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(r.cfg.FetchConcurrency)
+		for i, e := range batch {
+			if !r.needsBlob(e) {
+				continue
+			}
+			g.Go(func() error {
+				err := r.ensureBlob(gctx, src, e.SHA256)
+				if errors.Is(err, errBlobNotFound) {
+					gone[i] = true
+					return nil
+				}
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return applied, false, err
+		}
+		for i, e := range batch {
+			changed, err := r.applyOne(ctx, src, e, gone[i])
+			if errors.Is(err, storage.ErrLogGap) {
+				return applied, true, err
+			}
+			if err != nil {
+				return applied, false, err
+			}
+			if changed {
+				applied++
+				r.met.entriesReceived.WithLabelValues(peerLabel(src.id)).Inc()
+			}
+		}
+	}
+	return applied, false, nil
+}
+
+func (r *Replicator) applyOne(ctx context.Context, src source, e storage.LogEntry, gone bool) (bool, error) {
+	if gone {
+		r.log.Debug("skip superseded entry", "origin", e.Origin, "seq", e.Seq, "key", e.Key)
+		return false, wrapf("skip", r.db.Skip(e))
+	}
+	changed, err := r.db.Apply(e)
+	if errors.Is(err, storage.ErrMissingBlob) {
+		// The local state changed between the check and the apply (or the
+		// blob went): fetch it now.
+		err = r.ensureBlob(ctx, src, e.SHA256)
+		switch {
+		case errors.Is(err, errBlobNotFound):
+			return false, wrapf("skip", r.db.Skip(e))
+		case err == nil:
+			changed, err = r.db.Apply(e)
+		}
+	}
+	return changed, err
+}
+
+// needsBlob reports whether applying e needs a blob this server lacks. A
+// write that loses to the key's current state needs none.
+func (r *Replicator) needsBlob(e storage.LogEntry) bool {
+	if e.Deleted || e.SHA256 == "" {
+		return false
+	}
+	if ok, err := r.db.HasBlob(e.SHA256); err == nil && ok {
+		return false
+	}
+	if cur, err := r.db.Get(e.Key); err == nil {
+		if cur.Version > e.Version || (cur.Version == e.Version && cur.Origin >= e.Origin) {
+			return false
+		}
+	}
+	return true
+}
+
+// ensureBlob makes sure a blob is stored, fetching it from src, or from
+// other live peers when src cannot be reached. It returns an error
+// matching errBlobNotFound when src answered that it does not hold it.
+func (r *Replicator) ensureBlob(ctx context.Context, src source, sha string) error {
+	if ok, err := r.db.HasBlob(sha); err != nil {
+		return fmt.Errorf("has blob: %w", err)
+	} else if ok {
+		return nil
+	}
+	r.fetchMu.Lock()
+	if c, ok := r.fetches[sha]; ok {
+		r.fetchMu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if c.err == nil {
+			return nil
+		}
+		return r.ensureBlob(ctx, src, sha)
+	}
+	c := &fetchCall{done: make(chan struct{})}
+	r.fetches[sha] = c
+	r.fetchMu.Unlock()
+
+	c.err = r.fetchFromAny(ctx, src, sha)
+	r.fetchMu.Lock()
+	delete(r.fetches, sha)
+	r.fetchMu.Unlock()
+	close(c.done)
+	return c.err
+}
+
+func (r *Replicator) fetchFromAny(ctx context.Context, src source, sha string) error {
+	if src.url == "" {
+		return r.fetchFromOthers(ctx, src, sha, fmt.Errorf("blob %s: %w", sha, ErrBlobUnavailable))
+	}
+	err := r.fetchBlob(ctx, src.id, src.url, sha)
+	if err == nil || errors.Is(err, errBlobNotFound) || ctx.Err() != nil {
+		return err
+	}
+	r.met.errors.WithLabelValues(peerLabel(src.id), "fetch").Inc()
+	return r.fetchFromOthers(ctx, src, sha, err)
+}
+
+// fetchFromOthers tries every other live peer; it returns first if all fail.
+func (r *Replicator) fetchFromOthers(ctx context.Context, src source, sha string, first error) error {
+	for _, p := range r.liveSources(src.url) {
+		if r.fetchBlob(ctx, p.id, p.url, sha) == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return first
+}
+
+// liveSources lists the alive members but the one at skip.
+func (r *Replicator) liveSources(skip string) []source {
+	now := r.cfg.Clock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []source
+	for id, m := range r.members {
+		if m.row.Removed || m.row.URL == skip || r.stateOf(m.lastHeard, m.tracked, now) != StateAlive {
+			continue
+		}
+		out = append(out, source{id: id, url: m.row.URL})
+	}
+	return out
+}
