@@ -1,0 +1,51 @@
+// Package scaler turns image bytes into smaller images for clients on slow
+// links: the variants a server precomputes at upload, the ones it resizes on
+// request, and the width it picks for ?w=auto. It knows nothing of HTTP or
+// storage: it takes bytes, an io.Reader or an image.Image, and a header
+// getter for Client Hints.
+//
+// # Safety
+//
+// Every decode starts with Probe, which reads only the header through
+// image.DecodeConfig and refuses images over Limits.MaxPixels (50
+// megapixels by default) before a single pixel buffer is allocated. GIF
+// frames are counted by walking the block structure without decompressing,
+// and only the first frame is ever decoded. Truncated input yields
+// ErrTruncated, garbage ErrNotImage or ErrCorrupt, and oversized output
+// ErrOutputTooLarge, stopping the encoder as it crosses the cap.
+//
+// # Resizing
+//
+// Resize keeps the aspect ratio (height rounded to the nearest pixel) and
+// never upscales: a width at or above the original's is ErrNoUpscale, and
+// the caller serves the original. JPEG stays JPEG, PNG stays PNG, a GIF
+// becomes a PNG of its first frame, a WebP becomes JPEG or PNG (no encoder
+// for WebP exists in the standard library). The default filter, FilterFast,
+// resizes a JPEG's Y, Cb and Cr planes as decoded: an integer box average
+// to no less than twice the target, then Catmull-Rom, on two cores. Other
+// filters (x/image/draw's CatmullRom, BiLinear and ApproxBiLinear, bild's
+// Linear) stay selectable; BENCHMARKS.md compares them for speed and for
+// fidelity against x/image/draw's CatmullRom.
+//
+// # Variants
+//
+// Widths lists the widths to precompute for an original (DefaultWidths,
+// never as wide as the original). Fit answers whether a precomputed
+// variant serves a request: only an exact width match does.
+//
+// # Choosing a width
+//
+// Choose picks the width for ?w=auto: the largest whose estimated size
+// arrives within a target time at the client's link rate. The rate comes
+// from Client Hints (ParseHints: Downlink, ECT, RTT, Save-Data), else from
+// the server's own Estimator (per client EWMA over TCP_INFO delivery rates
+// via TCPInfo, or over timed responses), else a default. The Choice carries
+// a Class ("save-data", "slow-2g", "2g", "3g", "4g", "unknown") that a
+// cache can key on, and a Reason for logs.
+//
+// # Concurrency
+//
+// Resize is safe for concurrent use. A Limiter caps how many run at once so
+// that a server can answer 503 (ErrBusy from Limiter.Do) instead of queueing
+// decodes of tens of megabytes each.
+package scaler

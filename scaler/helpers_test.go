@@ -1,0 +1,108 @@
+package scaler
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/draw"
+	"image/png"
+	"os"
+	"testing"
+
+	"metacdn/scaler/internal/testimg"
+)
+
+// Test inputs, generated once per test binary.
+var (
+	smallJPEG = testimg.PhotoJPEG(600, 400, 1, 85)
+	smallPNG  = testimg.PatternPNG(300, 200)
+	smallGIF  = testimg.GIF(200, 150, 3)
+)
+
+func mustRead(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func mustDecode(tb testing.TB, b []byte) image.Image {
+	tb.Helper()
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		tb.Fatalf("decode result: %v", err)
+	}
+	return img
+}
+
+func toNRGBA(img image.Image) *image.NRGBA {
+	b := img.Bounds()
+	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(out, out.Rect, img, b.Min, draw.Src)
+	return out
+}
+
+// meanAbsDiff is the mean absolute difference per channel of two images of
+// the same size, on a 0-255 scale.
+func meanAbsDiff(a, b image.Image) float64 {
+	na, nb := toNRGBA(a), toNRGBA(b)
+	var sum int64
+	for i := range na.Pix {
+		d := int64(na.Pix[i]) - int64(nb.Pix[i])
+		sum += max(d, -d)
+	}
+	return float64(sum) / float64(len(na.Pix))
+}
+
+// pngHeader builds a PNG whose IHDR claims w x h RGBA pixels, followed by
+// an IDAT of junk: a decompression bomb's shape without its bulk.
+func pngHeader(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
+		b.Write(n[:])
+		crc := crc32.NewIEEE()
+		crc.Write([]byte(typ))
+		crc.Write(data)
+		b.WriteString(typ)
+		b.Write(data)
+		binary.BigEndian.PutUint32(n[:], crc.Sum32())
+		b.Write(n[:])
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	chunk("IHDR", ihdr)
+	chunk("IDAT", []byte("not really zlib"))
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+// jpegWithSize rewrites the SOF dimensions of a baseline JPEG.
+func jpegWithSize(tb testing.TB, src []byte, w, h uint16) []byte {
+	tb.Helper()
+	b := bytes.Clone(src)
+	i := bytes.Index(b, []byte{0xFF, 0xC0})
+	if i < 0 {
+		tb.Fatal("no SOF0 marker")
+	}
+	// FF C0, length(2), precision(1), height(2), width(2)
+	binary.BigEndian.PutUint16(b[i+5:], h)
+	binary.BigEndian.PutUint16(b[i+7:], w)
+	return b
+}
+
+func encodePNG(tb testing.TB, img image.Image) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
