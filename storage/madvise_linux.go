@@ -11,6 +11,9 @@ import (
 
 var pageSize = uintptr(os.Getpagesize())
 
+// adviseReads turns willNeed off for benchmarks that measure its effect.
+var adviseReads = true
+
 // willNeedMin is the smallest range worth a system call: below it the
 // page faults of the copy cost less.
 const willNeedMin = 64 << 10
@@ -21,7 +24,7 @@ const willNeedMin = 64 << 10
 // v must point into bbolt's mmap (a value read in a read transaction);
 // the range is widened down to a page boundary as madvise requires.
 func willNeed(v []byte, from, to int) {
-	if to-from < willNeedMin {
+	if to-from < willNeedMin || !adviseReads {
 		return
 	}
 	p := unsafe.Pointer(&v[from])

@@ -216,9 +216,10 @@ func (db *DB) readRange(set uint64, p []byte, off int64) (int, error) {
 				return errBlobGone
 			}
 			end := min(int64(len(v)), at+int64(len(p)-n))
-			// Advise this window and the next: the next read then finds its
-			// pages in flight or cached.
-			willNeed(v, int(at), int(min(int64(len(v)), end+readWindow)))
+			// Advise the rest of the chunk, not just this window: the
+			// kernel reads it while this window is copied and sent, and
+			// the next reads find their pages in flight or cached.
+			willNeed(v, int(at), len(v))
 			n += copy(p[n:], v[at:end])
 			k, v = c.Next()
 		}
