@@ -1,0 +1,343 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// copyBufPool holds body copy buffers.
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// hopHeader reports the hop-by-hop headers (RFC 9110 7.6.1) that a proxy
+// must not pass on.
+func hopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// stripHop removes hop-by-hop headers, and those the Connection header
+// names, from h.
+func stripHop(h http.Header) {
+	if c := h["Connection"]; len(c) > 0 {
+		for _, v := range c {
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					h.Del(f)
+				}
+			}
+		}
+	}
+	for k := range h {
+		if hopHeader(k) {
+			delete(h, k)
+		}
+	}
+}
+
+func idempotent(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		// A body can be sent only once, so a GET with one is not retried.
+		return r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody
+	}
+	return false
+}
+
+var errBodyCopy = errors.New("response body cut")
+
+// ServeHTTP routes r: /_proxy/* to the proxy's own API, everything else
+// to the best server, with failover for idempotent requests.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_proxy/") {
+		rt.admin.ServeHTTP(w, r)
+		return
+	}
+	rt.proxy(w, r)
+}
+
+func (rt *Router) proxy(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ps := rt.pol.Load()
+	if r.Method == http.MethodConnect {
+		// Routing is by path; a tunnel hides it.
+		w.Header()["X-Cdn-Policy"] = ps.header
+		writeError(w, http.StatusMethodNotAllowed, "CONNECT is not supported: the proxy routes plain http:// requests by path")
+		return
+	}
+	t := rt.table.Load()
+	if len(t.servers) == 0 {
+		w.Header()["X-Cdn-Policy"] = ps.header
+		writeError(w, http.StatusServiceUnavailable, "no CDN server known yet: is the --server URL reachable? See GET /_proxy/status")
+		rt.met.requestCounter(ps.policy, resultError).Inc()
+		return
+	}
+
+	d := &decision{at: start, method: r.Method, path: r.URL.Path, policy: ps.policy, weight: ps.weight}
+	d.attempts = d.abuf[:0]
+	if r.URL.IsAbs() {
+		d.host = r.URL.Host
+	}
+	d.size, d.sizeFrom = rt.sizeHint(r)
+	rk := rt.rank(t, ps, d.size)
+	defer rk.release()
+	d.fallback = rk.healthy == 0
+
+	stripHop(r.Header)
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
+			ip = strings.Join(prior, ", ") + ", " + ip
+		}
+		r.Header["X-Forwarded-For"] = []string{ip}
+	}
+
+	retry := idempotent(r)
+	maxAttempts := 1
+	if retry {
+		maxAttempts = min(rt.cfg.MaxAttempts, len(rk.servers))
+	}
+	var skipBuf [8]int
+	skip := skipBuf[:0]
+	var held *http.Response // the answer to give if no later server does better
+	var heldSrv *Server
+	notFound := 0
+	release := func() {
+		if held != nil {
+			drainClose(held.Body)
+			held, heldSrv = nil, nil
+		}
+	}
+	for len(skip) < maxAttempts {
+		i := best(rk.scores, skip)
+		if i < 0 {
+			break
+		}
+		ejected := i >= rk.healthy
+		// A held 404 is only worth a second opinion from a healthy server.
+		if held != nil && held.StatusCode == http.StatusNotFound && ejected {
+			break
+		}
+		if len(skip) > 0 {
+			rt.met.retries.Inc()
+		} else if !ejected {
+			d.score = rk.scores[i]
+			if j := best(rk.scores[:rk.healthy], []int{i}); j >= 0 {
+				d.runnerUp, d.runScore = rk.servers[j].ID, rk.scores[j]
+			}
+		}
+		skip = append(skip, i)
+		s := rk.servers[i]
+		resp, err := rt.roundTrip(r, s)
+		if err != nil {
+			if r.Context().Err() != nil {
+				release()
+				d.attempts = append(d.attempts, attempt{server: s.ID, err: "client went away", ejected: ejected})
+				rt.finish(d, nil, 0)
+				return
+			}
+			s.st.fail(rt.now(), rt.cfg.EjectBase, rt.cfg.EjectMax)
+			s.met.attempts[resultError].Inc()
+			d.attempts = append(d.attempts, attempt{server: s.ID, err: shortErr(err), ejected: ejected})
+			continue
+		}
+		s.met.attempts[resultOf(resp.StatusCode)].Inc()
+		d.attempts = append(d.attempts, attempt{server: s.ID, status: resp.StatusCode, ejected: ejected})
+		switch {
+		case resp.StatusCode >= 500:
+			s.st.fail(rt.now(), rt.cfg.EjectBase, rt.cfg.EjectMax)
+			if held == nil {
+				held, heldSrv = resp, s
+			} else {
+				drainClose(resp.Body) // a held 404 or 5xx says as much
+			}
+			continue
+		case resp.StatusCode == http.StatusNotFound && retry:
+			s.st.succeed()
+			notFound++
+			release()
+			if notFound >= rt.cfg.MaxNotFound {
+				rt.serve(w, r, d, s, resp, ps)
+				return
+			}
+			held, heldSrv = resp, s
+			continue
+		}
+		s.st.succeed()
+		release()
+		rt.serve(w, r, d, s, resp, ps)
+		return
+	}
+	if held != nil {
+		rt.serve(w, r, d, heldSrv, held, ps)
+		return
+	}
+	w.Header()["X-Cdn-Policy"] = ps.header
+	writeError(w, http.StatusBadGateway, "no CDN server answered: see GET /_proxy/status")
+	rt.finish(d, nil, http.StatusBadGateway)
+}
+
+// sizeHint is the expected transfer size: the request's body for
+// uploads, the size seen last time for a GET, else AssumedSize.
+func (rt *Router) sizeHint(r *http.Request) (int64, string) {
+	if r.ContentLength > 0 {
+		return r.ContentLength, "request body"
+	}
+	if r.Method == http.MethodGet {
+		if n := rt.sizes.get(r.URL.Path, r.URL.RawQuery); n >= 0 {
+			return n, "size seen before"
+		}
+	}
+	return rt.cfg.AssumedSize, "size assumed"
+}
+
+// roundTrip sends r to s. The inbound request is shared by every attempt
+// and never changed here: each attempt gets a shallow copy with its own URL.
+func (rt *Router) roundTrip(r *http.Request, s *Server) (*http.Response, error) {
+	out := r.WithContext(r.Context())
+	u := *s.base
+	if u.Path == "" {
+		u.Path, u.RawPath = r.URL.Path, r.URL.RawPath
+	} else {
+		u.Path = u.Path + r.URL.Path
+		if r.URL.RawPath != "" {
+			u.RawPath = u.EscapedPath() + r.URL.RawPath
+		}
+	}
+	u.RawQuery = r.URL.RawQuery
+	out.URL = &u
+	out.Host = ""
+	out.RequestURI = ""
+	out.Close = false
+	if r.ContentLength == 0 {
+		out.Body = nil // lets the transport reuse the connection freely
+	}
+	if _, ok := r.Header["User-Agent"]; !ok {
+		// Keep Go's default User-Agent out of the way of the server's logs.
+		r.Header["User-Agent"] = nil
+	}
+	return rt.transport.RoundTrip(out)
+}
+
+// serve passes resp on to the client. Once headers are written there is
+// no way back: a body cut by the server aborts the client connection so
+// that a truncated body is never mistaken for a whole one.
+func (rt *Router) serve(w http.ResponseWriter, r *http.Request, d *decision, s *Server, resp *http.Response, ps *policyState) {
+	defer resp.Body.Close()
+	h := w.Header()
+	stripHop(resp.Header)
+	for k, vv := range resp.Header {
+		h[k] = vv
+	}
+	h["X-Cdn-Server"] = s.idHeader
+	h["X-Cdn-Policy"] = ps.header
+	w.WriteHeader(resp.StatusCode)
+	if r.Method == http.MethodGet && resp.StatusCode == http.StatusOK && resp.ContentLength >= 0 && r.Header.Get("Range") == "" {
+		rt.sizes.put(r.URL.Path, r.URL.RawQuery, resp.ContentLength)
+	}
+	d.server = s.ID
+	if r.Method == http.MethodHead {
+		rt.finish(d, s, resp.StatusCode)
+		return
+	}
+	s.st.inflight.Add(1)
+	copyStart := time.Now()
+	n, err := copyBody(w, resp.Body, resp.ContentLength < 0)
+	elapsed := time.Since(copyStart)
+	s.st.inflight.Add(-1)
+	if err != nil {
+		if errors.Is(err, errBodyCopy) && r.Context().Err() == nil {
+			s.st.fail(rt.now(), rt.cfg.EjectBase, rt.cfg.EjectMax)
+			s.met.attempts[resultError].Inc()
+			d.attempts = append(d.attempts, attempt{server: s.ID, err: "body cut after " + strconv.FormatInt(n, 10) + " bytes"})
+		}
+		rt.finish(d, s, resp.StatusCode)
+		panic(http.ErrAbortHandler)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 && n >= rt.cfg.MinThroughputSize {
+		s.st.observeTransfer(n, elapsed, rt.cfg.Alpha)
+	}
+	rt.finish(d, s, resp.StatusCode)
+}
+
+// copyBody streams src to w; errBodyCopy marks a failed read (the server's
+// fault), other errors a failed write (the client's).
+func copyBody(w http.ResponseWriter, src io.Reader, flush bool) (int64, error) {
+	bp := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(bp)
+	buf := *bp
+	var n int64
+	var fl http.Flusher
+	if flush {
+		fl, _ = w.(http.Flusher)
+	}
+	for {
+		nr, rerr := src.Read(buf)
+		if nr > 0 {
+			nw, werr := w.Write(buf[:nr])
+			n += int64(nw)
+			if werr != nil {
+				return n, werr
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, errBodyCopy
+		}
+	}
+}
+
+func (rt *Router) finish(d *decision, s *Server, status int) {
+	d.status = status
+	d.dur = time.Since(d.at)
+	rt.decisions.add(d)
+	rt.met.duration.Observe(d.dur.Seconds())
+	res := resultError
+	if status != 0 {
+		res = resultOf(status)
+	}
+	rt.met.requestCounter(d.policy, res).Inc()
+	if s != nil {
+		s.st.requests.Add(1)
+	}
+	if rt.log.Enabled(context.Background(), slog.LevelDebug) {
+		rt.log.Debug("request", "method", d.method, "path", d.path, "server", d.server, "status", status, "duration", d.dur)
+	}
+}
+
+// drainClose reads a little of an unwanted body so that its connection
+// can be reused, then closes it.
+func drainClose(b io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, b, 4<<10)
+	b.Close()
+}
+
+func shortErr(err error) string {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case strings.Contains(err.Error(), "connection refused"):
+		return "connection refused"
+	}
+	s := err.Error()
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	return s
+}
