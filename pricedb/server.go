@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -27,6 +28,8 @@ type Server struct {
 	tokenSum [sha256.Size]byte
 	metrics  *metrics
 	router   http.Handler
+
+	listCache atomic.Pointer[cachedList]
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -110,19 +113,36 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) error {
 		notModified(w, tag)
 		return nil
 	}
-	rows, version, err := s.store.List()
-	if err != nil {
-		return err
+	// Rows at one version never change, so the body encoded for that
+	// version can be served until the next change.
+	c := s.listCache.Load()
+	if c == nil || c.version != s.store.Version() {
+		rows, version, err := s.store.List()
+		if err != nil {
+			return err
+		}
+		body, err := encodeJSON(ListResponse{Providers: rows, Version: version})
+		if err != nil {
+			return err
+		}
+		c = &cachedList{version: version, body: body}
+		s.listCache.Store(c)
 	}
-	tag := s.listETag(version)
+	tag := s.listETag(c.version)
 	if etagMatch(r.Header.Get("If-None-Match"), tag) {
 		notModified(w, tag)
 		return nil
 	}
 	w.Header().Set("ETag", tag)
 	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, ListResponse{Providers: rows, Version: version})
+	writeBody(w, http.StatusOK, c.body)
 	return nil
+}
+
+// cachedList is the encoded body of GET /v1/prices at one version.
+type cachedList struct {
+	version uint64
+	body    []byte
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) error {
@@ -289,17 +309,25 @@ func (s *Server) errorStatus(err error) (int, string) {
 
 // writeJSON writes v indented, since people read these answers with curl.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := encodeJSON(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"error": "internal error"}`+"\n")
+	}
+	writeBody(w, status, body)
+}
+
+func encodeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	var body []byte
 	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		body = []byte(`{"error": "internal error"}` + "\n")
-	} else {
-		body = buf.Bytes()
+		return nil, fmt.Errorf("encode response: %w", err)
 	}
+	return buf.Bytes(), nil
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
