@@ -13,7 +13,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"metacdn/fixtures"
 	"metacdn/node"
+	"metacdn/pricedb"
 	"metacdn/wire"
 )
 
@@ -80,11 +82,19 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 		nodes = append(nodes, n)
 	}
+	prices, err := pricedb.Start(ctx, pricedb.Config{
+		Listen: fmt.Sprintf("%s:%d", cfg.Host, cfg.BasePort+10), DataDir: filepath.Join(dir, "priceinfo"),
+		AdminToken: cfg.AdminToken, Seed: fixtures.Prices, Logger: log.With("component", "priceinfo"),
+	})
+	if err != nil {
+		return fmt.Errorf("start priceinfo: %w", err)
+	}
+	defer prices.Close()
 	samples, err := uploadSamples(ctx, nodes[0].URL(), cfg.Encoding)
 	if err != nil {
 		return fmt.Errorf("upload samples: %w", err)
 	}
-	printGuide(stdout, cfg, nodes, samples)
+	printGuide(stdout, cfg, nodes, prices.URL(), samples)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nstopping")
 	return nil
@@ -126,13 +136,14 @@ func samplePhoto(w, h int) image.Image {
 	return img
 }
 
-func printGuide(w io.Writer, cfg Config, nodes []*node.Node, samples []string) {
+func printGuide(w io.Writer, cfg Config, nodes []*node.Node, priceURL string, samples []string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "metacdn local deployment is running (Ctrl-C stops it)")
 	fmt.Fprintln(tw)
 	for i, n := range nodes {
 		fmt.Fprintf(tw, "  server %s\t%s\tprovider %s\n", n.ID(), n.URL(), providers[i])
 	}
+	fmt.Fprintf(tw, "  priceinfo\t%s\tseeded with list prices\n", priceURL)
 	fmt.Fprintln(tw)
 	s1 := nodes[0].URL()
 	s2 := nodes[len(nodes)-1].URL()
@@ -144,5 +155,7 @@ func printGuide(w io.Writer, cfg Config, nodes []*node.Node, samples []string) {
 	fmt.Fprintf(tw, "  curl -s %s/v1/peers\n", s1)
 	fmt.Fprintf(tw, "  curl -X DELETE -H 'Authorization: Bearer %s' %s/v1/objects/hello.txt\n", cfg.AdminToken, s1)
 	fmt.Fprintf(tw, "  curl -s %s/metrics | grep metacdn_\n", s1)
+	fmt.Fprintf(tw, "  curl -s %s/v1/prices\n", priceURL)
+	fmt.Fprintf(tw, "  curl -X PUT -H 'Authorization: Bearer %s' -d '{\"egress_usd_per_gb\":0.05,\"server_usd_per_hour\":0.02}' %s/v1/prices/gcp\n", cfg.AdminToken, priceURL)
 	tw.Flush()
 }
