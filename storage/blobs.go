@@ -215,14 +215,28 @@ type ingest struct {
 
 func (db *DB) newIngest() *ingest { return &ingest{db: db} }
 
-// buffer returns a chunk-size buffer.
+// buffer returns a chunk-size buffer. Buffers come from a pool shared by
+// all writers: a small Put then costs no fresh chunk-size allocation.
 func (in *ingest) buffer() []byte {
 	if n := len(in.free); n > 0 {
 		b := in.free[n-1]
 		in.free = in.free[:n-1]
 		return b[:cap(b)]
 	}
+	if p, ok := in.db.bufs.Get().(*[]byte); ok {
+		return *p
+	}
 	return make([]byte, in.db.chunkSize)
+}
+
+// release returns every buffer to the pool; bbolt holds no reference to
+// them once the transaction that wrote them has ended.
+func (in *ingest) release() {
+	for _, b := range append(in.free, in.pending...) {
+		b = b[:cap(b)]
+		in.db.bufs.Put(&b)
+	}
+	in.free, in.pending = nil, nil
 }
 
 // readAll reads r to its end into chunks and returns the size and digest.
@@ -343,13 +357,13 @@ func (in *ingest) finish(fn func(tx *bbolt.Tx, set uint64) error) error {
 		return err
 	}
 	in.done()
+	in.release()
 	return nil
 }
 
 // abort frees what earlier batches committed.
 func (in *ingest) abort() {
-	in.pending = nil
-	in.free = nil
+	in.release()
 	if in.set == 0 {
 		return
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 
 	"go.etcd.io/bbolt"
@@ -84,97 +85,162 @@ func (db *DB) Skip(e LogEntry) error {
 	return err
 }
 
+// errNoop makes a write transaction that would change nothing roll back
+// instead of committing (and fsyncing) nothing.
+var errNoop = errors.New("no-op")
+
 func (db *DB) apply(e LogEntry, skip bool) (changed bool, err error) {
-	if e.Origin == "" || e.Seq == 0 || e.Key == "" {
-		return false, fmt.Errorf("apply: entry lacks origin, seq or key")
-	}
 	var appended bool
 	err = db.update(func(tx *bbolt.Tx) error {
-		changed, appended = false, false
-		ob, err := tx.Bucket(bucketLog).CreateBucketIfNotExists([]byte(e.Origin))
-		if err != nil {
-			return err
+		var err error
+		changed, appended, err = applyTx(tx, e, skip)
+		if err == nil && !appended {
+			return errNoop
 		}
-		var head uint64
-		if k, _ := ob.Cursor().Last(); k != nil {
-			head = beUint64(k)
-		}
-		switch {
-		case e.Seq <= head:
-			return nil
-		case e.Seq > head+1:
-			return fmt.Errorf("seq %d after head %d: %w", e.Seq, head, ErrLogGap)
-		}
-		v, err := encodeLogEntry(e)
-		if err != nil {
-			return err
-		}
-		if err := ob.Put(seqKey(e.Seq), v); err != nil {
-			return err
-		}
-		appended = true
-
-		var (
-			sum     [32]byte
-			rec     blobRecord
-			hasBlob bool
-		)
-		if !e.Deleted {
-			if sum, err = parseSHA(e.SHA256); err != nil {
-				return err
-			}
-			if v := tx.Bucket(bucketBlobs).Get(sum[:]); v != nil {
-				if rec, err = decodeBlobRecord(v); err != nil {
-					return err
-				}
-				hasBlob = true
-			}
-		}
-		objects := tx.Bucket(bucketObjects)
-		key := []byte(e.Key)
-		var cur Object
-		exists := false
-		if v := objects.Get(key); v != nil {
-			if cur, err = decodeObject(key, v); err != nil {
-				return err
-			}
-			exists = true
-		}
-		if skip || (exists && !newer(e.Version, e.Origin, cur.Version, cur.Origin)) {
-			if hasBlob && rec.Refs == 0 {
-				return freeBlob(tx, sum, rec)
-			}
-			return nil
-		}
-		if !e.Deleted && !hasBlob {
-			// Rolls back the log entry too: nothing changes.
-			return fmt.Errorf("blob %s: %w", e.SHA256, ErrMissingBlob)
-		}
-		o := objectOf(e)
-		if o.Deleted {
-			o.Size, o.SHA256, o.ContentType, o.Meta = 0, "", "", nil
-		} else if err := refBlob(tx, sum); err != nil {
-			return err
-		}
-		if err := putObject(objects, o); err != nil {
-			return err
-		}
-		if exists && !cur.Deleted && cur.SHA256 != "" {
-			if err := unrefBlob(tx, cur.SHA256); err != nil {
-				return err
-			}
-		}
-		changed = true
-		return nil
+		return err
 	})
+	if errors.Is(err, errNoop) {
+		return false, nil
+	}
 	if err != nil {
-		return false, fmt.Errorf("apply %s/%d: %w", e.Origin, e.Seq, err)
+		return false, err
 	}
 	db.clock.observe(e.Version)
+	db.appended()
+	return changed, nil
+}
+
+// ApplyBatch applies entries in order in one write transaction (one
+// fsync instead of one per entry, for a peer catching up). It stops at the
+// first entry that fails (ErrLogGap, ErrMissingBlob, ...): the entries
+// before it commit and done counts them, so entries[done] is the one that
+// failed; err is nil when all were applied (done == len(entries)).
+// Entries already stored count as done, as for Apply.
+func (db *DB) ApplyBatch(entries []LogEntry) (done int, err error) {
+	var (
+		appended bool
+		failed   error
+		maxV     uint64
+	)
+	err = db.update(func(tx *bbolt.Tx) error {
+		done, appended, failed, maxV = 0, false, nil, 0
+		for _, e := range entries {
+			_, app, err := applyTx(tx, e, false)
+			if err != nil {
+				// applyTx checks before it changes anything: the entries
+				// before this one can still commit.
+				failed = err
+				break
+			}
+			appended = appended || app
+			maxV = max(maxV, e.Version)
+			done++
+		}
+		if !appended {
+			return errNoop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoop) {
+		return 0, err
+	}
+	db.clock.observe(maxV)
 	if appended {
 		db.appended()
 	}
-	return changed, nil
+	return done, failed
+}
+
+// applyTx applies one entry inside tx. Every check that can refuse the
+// entry comes before the first change, so a refused entry leaves tx as it
+// found it.
+func applyTx(tx *bbolt.Tx, e LogEntry, skip bool) (changed, appended bool, err error) {
+	fail := func(err error) (bool, bool, error) {
+		return false, false, fmt.Errorf("apply %s/%d: %w", e.Origin, e.Seq, err)
+	}
+	if e.Origin == "" || e.Seq == 0 || e.Key == "" {
+		return fail(errors.New("entry lacks origin, seq or key"))
+	}
+	lb := tx.Bucket(bucketLog)
+	var head uint64
+	if ob := lb.Bucket([]byte(e.Origin)); ob != nil {
+		if k, _ := ob.Cursor().Last(); k != nil {
+			head = beUint64(k)
+		}
+	}
+	switch {
+	case e.Seq <= head:
+		return false, false, nil
+	case e.Seq > head+1:
+		return fail(fmt.Errorf("seq %d after head %d: %w", e.Seq, head, ErrLogGap))
+	}
+	var (
+		sum     [32]byte
+		rec     blobRecord
+		hasBlob bool
+	)
+	if !e.Deleted {
+		if sum, err = parseSHA(e.SHA256); err != nil {
+			return fail(err)
+		}
+		if v := tx.Bucket(bucketBlobs).Get(sum[:]); v != nil {
+			if rec, err = decodeBlobRecord(v); err != nil {
+				return fail(err)
+			}
+			hasBlob = true
+		}
+	}
+	objects := tx.Bucket(bucketObjects)
+	key := []byte(e.Key)
+	var cur Object
+	exists := false
+	if v := objects.Get(key); v != nil {
+		if cur, err = decodeObject(key, v); err != nil {
+			return fail(err)
+		}
+		exists = true
+	}
+	wins := !skip && (!exists || newer(e.Version, e.Origin, cur.Version, cur.Origin))
+	if wins && !e.Deleted && !hasBlob {
+		return fail(fmt.Errorf("blob %s: %w", e.SHA256, ErrMissingBlob))
+	}
+
+	// From here on only bbolt itself can fail, which aborts the whole
+	// transaction anyway.
+	ob, err := lb.CreateBucketIfNotExists([]byte(e.Origin))
+	if err != nil {
+		return fail(err)
+	}
+	v, err := encodeLogEntry(e)
+	if err != nil {
+		return fail(err)
+	}
+	if err := ob.Put(seqKey(e.Seq), v); err != nil {
+		return fail(err)
+	}
+	if !wins {
+		if hasBlob && rec.Refs == 0 {
+			if err := freeBlob(tx, sum, rec); err != nil {
+				return fail(err)
+			}
+		}
+		return false, true, nil
+	}
+	o := objectOf(e)
+	if o.Deleted {
+		o.Size, o.SHA256, o.ContentType, o.Meta = 0, "", "", nil
+	} else if err := refBlob(tx, sum); err != nil {
+		return fail(err)
+	}
+	if err := putObject(objects, o); err != nil {
+		return fail(err)
+	}
+	if exists && !cur.Deleted && cur.SHA256 != "" {
+		if err := unrefBlob(tx, cur.SHA256); err != nil {
+			return fail(err)
+		}
+	}
+	return true, true, nil
 }
 
 // newer orders writes to one key: higher version wins, the origin id

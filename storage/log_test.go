@@ -276,3 +276,41 @@ func must(t *testing.T, br *BlobReader) []byte {
 	}
 	return buf.Bytes()
 }
+
+func TestDB_ApplyBatch(t *testing.T) {
+	db := mustOpenDB(t)
+	a, b, c := []byte("a"), []byte("b"), []byte("c")
+	copyBlob(t, db, a)
+	copyBlob(t, db, c)
+	es := []LogEntry{
+		{Origin: "n4", Seq: 1, Key: "a", Version: 10, SHA256: shaHex(a), Size: 1},
+		{Origin: "n4", Seq: 2, Key: "b", Version: 11, SHA256: shaHex(b), Size: 1},
+		{Origin: "n4", Seq: 3, Key: "c", Version: 12, SHA256: shaHex(c), Size: 1},
+	}
+	done, err := db.ApplyBatch(es)
+	if done != 1 || !errors.Is(err, ErrMissingBlob) {
+		t.Fatalf("ApplyBatch=%d, %v; want 1, ErrMissingBlob", done, err)
+	}
+	if heads, _ := db.Heads(); heads["n4"] != 1 {
+		t.Fatalf("head(n4)=%d, want 1: the entry before the failure commits", heads["n4"])
+	}
+	if _, err := db.Get("b"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("failed entry applied: %v", err)
+	}
+	copyBlob(t, db, b)
+	if done, err := db.ApplyBatch(es); done != 3 || err != nil {
+		t.Fatalf("ApplyBatch again=%d, %v; want 3, nil", done, err)
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if got := string(db.mustRead(k)); got != k {
+			t.Fatalf("%s=%q", k, got)
+		}
+	}
+	if done, err := db.ApplyBatch(es[:2]); done != 2 || err != nil {
+		t.Fatalf("ApplyBatch of stored entries=%d, %v; want 2, nil", done, err)
+	}
+	gap := []LogEntry{{Origin: "n4", Seq: 5, Key: "d", Version: 13, Deleted: true}}
+	if done, err := db.ApplyBatch(gap); done != 0 || !errors.Is(err, ErrLogGap) {
+		t.Fatalf("ApplyBatch gap=%d, %v; want 0, ErrLogGap", done, err)
+	}
+}
