@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -56,10 +55,6 @@ func withEncoding(e wire.Encoding) nodeOpt { return func(n *testNode) { n.enc = 
 func withConfig(f func(*Config)) nodeOpt   { return func(n *testNode) { n.tweak = f } }
 func withServerTLS(c *tls.Config) nodeOpt  { return func(n *testNode) { n.serverTLS = c } }
 func withPeers(urls ...string) nodeOpt     { return func(n *testNode) { n.peers = urls } }
-func withListener(ln net.Listener) nodeOpt {
-	return func(n *testNode) { n.addr = ln.Addr().String(); ln.Close() }
-}
-func (n *testNode) withURL(scheme string) *testNode { n.url = scheme + "://" + n.addr; return n }
 
 // newTestNode makes a node on a free loopback port; start runs it.
 func newTestNode(tb testing.TB, id string, opts ...nodeOpt) *testNode {
@@ -288,4 +283,3 @@ func shaHex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-var errTest = errors.New("test")
