@@ -23,10 +23,13 @@ type fetchCall struct {
 	err  error
 }
 
+// applyWindow is how many entries are applied in one transaction; their
+// blobs are fetched first, FetchConcurrency at a time.
+const applyWindow = 32
+
 // applyEntries applies entries in order, each after its blob is stored.
-// Blobs of a few entries ahead are fetched at once. It returns how many
-// entries changed the log; gap is set when an entry did not follow its
-// origin's head, so the caller should pull.
+// It returns how many entries it stored; gap is set when an entry did not
+// follow its origin's head, so the caller should pull.
 func (r *Replicator) applyEntries(ctx context.Context, src source, entries []storage.LogEntry) (applied int, gap bool, err error) {
 	heads, err := r.db.Heads()
 	if err != nil {
@@ -40,9 +43,9 @@ func (r *Replicator) applyEntries(ctx context.Context, src source, entries []sto
 			todo = append(todo, e)
 		}
 	}
-	window := 2 * r.cfg.FetchConcurrency
-	for start := 0; start < len(todo); start += window {
-		batch := todo[start:min(start+window, len(todo))]
+	defer func() { r.met.entriesReceived.WithLabelValues(peerLabel(src.id)).Add(float64(applied)) }()
+	for start := 0; start < len(todo); start += applyWindow {
+		batch := todo[start:min(start+applyWindow, len(todo))]
 		// gone marks entries whose blob the source no longer holds: it
 		// freed it because a newer entry for the key superseded it, and
 		// that entry comes too, so the entry is recorded without applying.
@@ -65,41 +68,53 @@ func (r *Replicator) applyEntries(ctx context.Context, src source, entries []sto
 		if err := g.Wait(); err != nil {
 			return applied, false, err
 		}
-		for i, e := range batch {
-			changed, err := r.applyOne(ctx, src, e, gone[i])
-			if errors.Is(err, storage.ErrLogGap) {
-				return applied, true, err
-			}
-			if err != nil {
-				return applied, false, err
-			}
-			if changed {
-				applied++
-				r.met.entriesReceived.WithLabelValues(peerLabel(src.id)).Inc()
-			}
+		n, err := r.applyBatch(ctx, src, batch, gone)
+		applied += n
+		if err != nil {
+			return applied, errors.Is(err, storage.ErrLogGap), err
 		}
 	}
 	return applied, false, nil
 }
 
-func (r *Replicator) applyOne(ctx context.Context, src source, e storage.LogEntry, gone bool) (bool, error) {
-	if gone {
-		r.log.Debug("skip superseded entry", "origin", e.Origin, "seq", e.Seq, "key", e.Key)
-		return false, wrapf("skip", r.db.Skip(e))
-	}
-	changed, err := r.db.Apply(e)
-	if errors.Is(err, storage.ErrMissingBlob) {
-		// The local state changed between the check and the apply (or the
-		// blob went): fetch it now.
-		err = r.ensureBlob(ctx, src, e.SHA256)
-		switch {
+// applyBatch applies runs of entries in single transactions and skips
+// the gone ones.
+func (r *Replicator) applyBatch(ctx context.Context, src source, batch []storage.LogEntry, gone []bool) (applied int, err error) {
+	retried := -1
+	for i := 0; i < len(batch); {
+		if gone[i] {
+			r.log.Debug("skip superseded entry", "origin", batch[i].Origin, "seq", batch[i].Seq, "key", batch[i].Key)
+			if err := r.db.Skip(batch[i]); err != nil {
+				return applied, fmt.Errorf("skip: %w", err)
+			}
+			applied++
+			i++
+			continue
+		}
+		j := i
+		for j < len(batch) && !gone[j] {
+			j++
+		}
+		done, err := r.db.ApplyBatch(batch[i:j])
+		applied += done
+		i += done
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, storage.ErrMissingBlob) || i == retried {
+			return applied, err
+		}
+		// The key's state changed since the check, and the entry now wins:
+		// fetch its blob and go on from it.
+		retried = i
+		switch err := r.ensureBlob(ctx, src, batch[i].SHA256); {
 		case errors.Is(err, errBlobNotFound):
-			return false, wrapf("skip", r.db.Skip(e))
-		case err == nil:
-			changed, err = r.db.Apply(e)
+			gone[i] = true
+		case err != nil:
+			return applied, err
 		}
 	}
-	return changed, err
+	return applied, nil
 }
 
 // needsBlob reports whether applying e needs a blob this server lacks. A

@@ -20,6 +20,7 @@ type Store interface {
 	Heads() (map[string]uint64, error)
 	ReadLog(origin string, after uint64, limit int) ([]storage.LogEntry, error)
 	Apply(e storage.LogEntry) (changed bool, err error)
+	ApplyBatch(entries []storage.LogEntry) (done int, err error)
 	Skip(e storage.LogEntry) error
 	Get(key string) (storage.Object, error)
 	HasBlob(sha string) (bool, error)
