@@ -248,7 +248,7 @@ func (c *Config) Validate() error {
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL: %v", s, err)
+		return fmt.Errorf("%q is not a URL (want http://HOST:PORT or https://HOST:PORT): %v", s, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q: want http://HOST:PORT or https://HOST:PORT", s)

@@ -41,8 +41,9 @@
 // cheap. size is the request body for uploads, the size this proxy saw
 // for the same path and query before, else AssumedSize (16 KiB: the
 // figure is then latency-dominated). Unknown figures: RTT and jitter
-// count as the worst known (a probe fixes that within an interval),
-// throughput as the best known (a transfer then measures it), a missing
+// count as the worst known (a probe fixes that within an interval), an
+// unknown throughput adds no transfer time (so the server gets the next
+// large transfer, which measures it), a missing
 // price row sorts last under price and counts as the worst known price
 // under combined. If every server is ejected they are tried least
 // recently failed first.

@@ -59,20 +59,20 @@ func NetworkTime(m Metrics, size int64) float64 {
 // are filled so that neither a fresh server nor a missing price row
 // breaks the order: unknown RTT or jitter counts as the worst known one
 // (pessimistic: a probe fixes it within one interval), unknown throughput
-// as the best known one (optimistic: a real transfer then measures it),
-// unknown egress sorts last under price and counts as the worst known
-// price under combined.
+// adds no transfer time (optimistic: the server gets the next large
+// transfer, which measures it, instead of never being tried), unknown
+// egress sorts last under price and counts as the worst known price
+// under combined.
 func Scores(p Params, ms []Metrics, out []Score) {
 	if len(ms) == 0 {
 		return
 	}
-	worstRTT, worstJit, bestTput := math.NaN(), math.NaN(), math.NaN()
+	worstRTT, worstJit := math.NaN(), math.NaN()
 	worstEg, bestEg := math.NaN(), math.NaN()
 	for i := range ms {
 		m := &ms[i]
 		worstRTT = nanMax(worstRTT, m.RTT)
 		worstJit = nanMax(worstJit, m.Jitter)
-		bestTput = nanMax(bestTput, m.Throughput)
 		worstEg = nanMax(worstEg, m.Egress)
 		bestEg = nanMin(bestEg, m.Egress)
 	}
@@ -88,9 +88,6 @@ func Scores(p Params, ms []Metrics, out []Score) {
 		}
 		if math.IsNaN(m.Jitter) {
 			m.Jitter = worstJit
-		}
-		if math.IsNaN(m.Throughput) {
-			m.Throughput = bestTput
 		}
 		net := NetworkTime(m, p.Size)
 		out[i][1] = net

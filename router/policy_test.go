@@ -44,7 +44,7 @@ func TestScores_Pick(t *testing.T) {
 		{"NetworkBigSizeThroughputWins", sized(net, 100<<20), []Metrics{m(5, 0, 1, 0, 0), m(20, 0, 100, 0, 0)}, 1},
 		{"NetworkTieBrokenByPrice", net, []Metrics{m(5, 1, 10, .09, 1), m(5, 1, 10, .02, 1)}, 1},
 		{"NetworkUnknownRTTIsWorst", net, []Metrics{m(nan, nan, nan, 0, 0), m(30, 1, nan, 0, 0), m(10, 1, nan, 0, 0)}, 2},
-		{"NetworkUnknownThroughputIsBest", sized(net, 100<<20), []Metrics{m(5, 0, 1, 0, 0), m(5, 0, nan, 0, 0), m(5, 0, 10, 0, 0)}, 1},
+		{"NetworkUnknownThroughputIsExplored", sized(net, 100<<20), []Metrics{m(5, 0, 1, 0, 0), m(5, 0, nan, 0, 0), m(5, 0, 10, 0, 0)}, 1},
 		{"NetworkNothingKnownFirst", net, []Metrics{m(nan, nan, nan, nan, nan), m(nan, nan, nan, nan, nan)}, 0},
 		{"PriceLowestEgress", price, []Metrics{m(1, 0, 10, .09, 1), m(50, 0, 10, .02, 5), m(9, 0, 10, .05, 1)}, 1},
 		{"PriceTieHourly", price, []Metrics{m(1, 0, 10, .05, 2), m(50, 0, 10, .05, 1)}, 1},
