@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"metacdn/scaler/internal/testimg"
+	"metacdn/scaler/testimg"
 )
 
 // fuzzLimits keep each fuzz input cheap: a mutated header claiming a large

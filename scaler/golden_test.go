@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"metacdn/scaler/internal/testimg"
+	"metacdn/scaler/testimg"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")

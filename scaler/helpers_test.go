@@ -10,7 +10,7 @@ import (
 	"os"
 	"testing"
 
-	"metacdn/scaler/internal/testimg"
+	"metacdn/scaler/testimg"
 )
 
 // Test inputs, generated once per test binary.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"metacdn/scaler/internal/testimg"
+	"metacdn/scaler/testimg"
 )
 
 func TestProbe_Formats(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"io"
 
 	"golang.org/x/image/webp"
+
+	"metacdn/scaler/internal/jpegscale"
 )
 
 // DefaultQuality is the JPEG quality used when Options.Quality is zero.
@@ -53,27 +55,34 @@ type Result struct {
 // is decoded), ErrTruncated or ErrCorrupt from decoding, ErrOutputTooLarge.
 func Resize(src []byte, width int, opts Options) (Result, error) {
 	lim := opts.Limits.withDefaults()
+	out, info, err := resizePixels(src, width, opts.Filter, lim)
+	if err != nil {
+		return Result{}, fmt.Errorf("resize: %w", err)
+	}
+	return encode(out, info.Format, opts.Quality, lim.MaxOutputBytes)
+}
+
+// resizePixels is Resize up to, not including, encoding.
+func resizePixels(src []byte, width int, f Filter, lim Limits) (image.Image, Info, error) {
 	if lim.MaxInputBytes > 0 && int64(len(src)) > lim.MaxInputBytes {
-		return Result{}, fmt.Errorf("resize: %d bytes: %w", len(src), ErrTooLarge)
+		return nil, Info{}, fmt.Errorf("%d bytes: %w", len(src), ErrTooLarge)
 	}
 	if width <= 0 {
-		return Result{}, fmt.Errorf("resize: width %d: %w", width, ErrBadWidth)
+		return nil, Info{}, fmt.Errorf("width %d: %w", width, ErrBadWidth)
 	}
 	info, err := lim.Probe(bytes.NewReader(src))
 	if err != nil {
-		return Result{}, fmt.Errorf("resize: %w", err)
+		return nil, info, err
 	}
 	if width >= info.Width {
-		return Result{}, fmt.Errorf("resize: width %d of %d: %w", width, info.Width, ErrNoUpscale)
+		return nil, info, fmt.Errorf("width %d of %d: %w", width, info.Width, ErrNoUpscale)
 	}
 	height := ScaledHeight(info.Width, info.Height, width)
-
-	img, err := decode(src, info)
+	img, err := decode(src, info, jpegDenom(info, width, height, f))
 	if err != nil {
-		return Result{}, fmt.Errorf("resize: %w", err)
+		return nil, info, err
 	}
-	out := Scale(img, width, height, opts.Filter)
-	return encode(out, info.Format, opts.Quality, lim.MaxOutputBytes)
+	return Scale(img, width, height, f), info, nil
 }
 
 // ResizeReader is Resize for a stream: it reads at most
@@ -101,9 +110,32 @@ func ScaledHeight(origW, origH, w int) int {
 	return int(max(h, 1))
 }
 
-// decode decodes pixels after Probe has vetted the header. GIF yields its
-// first frame on a canvas of the logical screen size.
-func decode(src []byte, info Info) (image.Image, error) {
+// jpegShrinkMargin is how much larger than the target a scaled JPEG decode
+// stays in each dimension. The reduced IDCT is itself a good low-pass
+// filter, so unlike the box step it needs no 2x margin: on the benchmark
+// photo, margin 1 costs 2 dB of luma PSNR against Catmull-Rom (53 vs 55,
+// both above x/image/draw's BiLinear) and decodes a quarter of the pixels.
+var jpegShrinkMargin = 1
+
+// jpegDenom picks the DCT-domain scale (1, 2, 4 or 8) for decoding a JPEG
+// to be resized to w x h: the largest that keeps jpegShrinkMargin. Only
+// FilterFast uses it; the other filters are benchmarked as they are.
+func jpegDenom(info Info, w, h int, f Filter) int {
+	if info.Format != FormatJPEG || f.resolve() != FilterFast {
+		return 1
+	}
+	for _, d := range []int{8, 4, 2} {
+		if info.Width/d >= jpegShrinkMargin*w && info.Height/d >= jpegShrinkMargin*h {
+			return d
+		}
+	}
+	return 1
+}
+
+// decode decodes pixels after Probe has vetted the header, a JPEG at
+// 1/denom scale. GIF yields its first frame on a canvas of the logical
+// screen size.
+func decode(src []byte, info Info, denom int) (image.Image, error) {
 	r := bytes.NewReader(src)
 	var (
 		img image.Image
@@ -111,7 +143,11 @@ func decode(src []byte, info Info) (image.Image, error) {
 	)
 	switch info.Format {
 	case FormatJPEG:
-		img, err = jpeg.Decode(r)
+		if denom > 1 {
+			img, err = jpegscale.DecodeScaled(r, denom)
+		} else {
+			img, err = jpeg.Decode(r)
+		}
 	case FormatPNG:
 		img, err = png.Decode(r)
 	case FormatWebP:

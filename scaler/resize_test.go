@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"metacdn/scaler/internal/testimg"
+	"metacdn/scaler/testimg"
 )
 
 func TestResize_Formats(t *testing.T) {

@@ -1,5 +1,5 @@
-// Package testimg draws deterministic test images for scaler's tests and
-// benchmarks: photo-like pictures (smooth noise, gradients, hard edges,
+// Package testimg draws deterministic test images for tests and benchmarks
+// of anything that handles images (scaler, the node's image endpoints): photo-like pictures (smooth noise, gradients, hard edges,
 // grain) that exercise a JPEG codec roughly like a real photo does, and
 // patterns with transparency. The same arguments always give the same
 // pixels, so golden files and benchmark inputs need not be committed.

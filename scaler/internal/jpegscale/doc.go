@@ -1,0 +1,13 @@
+// Package jpegscale is Go's image/jpeg decoder (Go 1.26, BSD license, see
+// LICENSE) with one addition: DecodeScaled decodes straight to 1/2, 1/4 or
+// 1/8 size by running a reduced inverse DCT on each block's low
+// frequencies, the trick libjpeg calls scaled decoding and libvips
+// shrink-on-load. Huffman decoding is unchanged; the IDCT, level shift and
+// pixel stores, about half of a full decode, shrink with the output.
+//
+// Changes from upstream: package name, no image.RegisterFormat (scaler
+// registers the standard decoder), the decoder's bs field and the
+// block-size arithmetic in makeImg and reconstructBlock, scaled.go, and
+// image/draw in place of the standard library's internal imageutil for
+// YCbCrK images.
+package jpegscale

@@ -1,0 +1,91 @@
+// Copyright 2026 The metacdn Authors. Scaled IDCT for the decoder forked
+// from Go's image/jpeg; see LICENSE for the fork's terms.
+
+package jpegscale
+
+import (
+	"image"
+	"math"
+)
+
+// zigOf maps a natural-order coefficient index to its zig-zag index, where
+// the quantization tables are stored.
+var zigOf [blockSize]int
+
+// scaledCos[n][x][u] is C(u)/2 * cos((2x+1)u*pi/(2n)) for output sizes
+// n = 2 and 4, with C(0) = 1/sqrt(2). Evaluating the n-point inverse DCT on
+// the n x n lowest coefficients of an 8x8 block yields the block shrunk by
+// 8/n with its mean kept: the DC term alone gives F(0,0)/8, as the full
+// IDCT's mean is.
+var scaledCos [5][4][4]float32
+
+func init() {
+	for z, nat := range unzig {
+		zigOf[nat] = z
+	}
+	for _, n := range []int{2, 4} {
+		for x := 0; x < n; x++ {
+			for u := 0; u < n; u++ {
+				c := 0.5
+				if u == 0 {
+					c = 0.5 / math.Sqrt2
+				}
+				scaledCos[n][x][u] = float32(c * math.Cos(float64(2*x+1)*float64(u)*math.Pi/float64(2*n)))
+			}
+		}
+	}
+}
+
+// outRect is the decoded image's bounds at the chosen scale.
+func (d *decoder) outRect() image.Rectangle {
+	return image.Rect(0, 0, (d.width*d.bs+7)/8, (d.height*d.bs+7)/8)
+}
+
+// reconstructScaled dequantizes the n x n lowest frequencies of b and writes
+// their n-point inverse DCT, level shifted and clipped, to dst.
+func reconstructScaled(b *block, qt *block, n int, dst []byte, stride int) {
+	if n == 1 {
+		dc := float32(b[0]*qt[0])/8 + 128.5
+		dst[0] = clip(dc)
+		return
+	}
+	cs := &scaledCos[n]
+	var f, t [4][4]float32
+	for v := 0; v < n; v++ {
+		for u := 0; u < n; u++ {
+			k := v*8 + u
+			f[v][u] = float32(b[k] * qt[zigOf[k]])
+		}
+	}
+	// Rows: t[v][x] = sum over u of cs[x][u] * f[v][u].
+	for v := 0; v < n; v++ {
+		for x := 0; x < n; x++ {
+			var s float32
+			for u := 0; u < n; u++ {
+				s += cs[x][u] * f[v][u]
+			}
+			t[v][x] = s
+		}
+	}
+	// Columns, then the +128 level shift (with 0.5 for rounding).
+	for y := 0; y < n; y++ {
+		row := dst[y*stride : y*stride+n]
+		for x := range row {
+			s := float32(128.5)
+			for v := 0; v < n; v++ {
+				s += cs[y][v] * t[v][x]
+			}
+			row[x] = clip(s)
+		}
+	}
+}
+
+func clip(v float32) uint8 {
+	if v <= 0 {
+		return 0
+	}
+	if v >= 255 {
+		return 255
+	}
+	return uint8(v)
+}
