@@ -39,10 +39,16 @@ func putChunk(chunks *bbolt.Bucket, key, data []byte) error {
 
 // replaceChunk stores data under key, whatever was there.
 func replaceChunk(chunks *bbolt.Bucket, key, data []byte) error {
+	var err error
 	if chunks.Bucket(key) != nil {
-		if err := chunks.DeleteBucket(key); err != nil {
-			return err
-		}
+		err = chunks.DeleteBucket(key)
+	} else {
+		// A plain value: delete it so that a chunk grown past
+		// subBucketMin can become a sub-bucket under the same key.
+		err = chunks.Delete(key)
+	}
+	if err != nil {
+		return err
 	}
 	return putChunk(chunks, key, data)
 }

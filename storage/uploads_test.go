@@ -178,3 +178,30 @@ func TestDB_UploadMaxSize(t *testing.T) {
 		t.Fatalf("AppendUpload: %v, want ErrTooLarge", err)
 	}
 }
+
+// TestDB_UploadGrowingTail appends pieces that grow a plain-value chunk
+// past subBucketMin and then past mergeBelow, with the default chunk size.
+func TestDB_UploadGrowingTail(t *testing.T) {
+	db := mustOpenDB(t)
+	data := randBytes(14, 200<<10)
+	u, err := db.BeginUpload("k", "", nil, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 0
+	for _, n := range []int{1000, 1000, 1000, 30 << 10, 40 << 10, 1, 100 << 10} {
+		if _, err := db.AppendUpload(u.ID, int64(off), data[off:off+n]); err != nil {
+			t.Fatalf("AppendUpload %d at %d: %v", n, off, err)
+		}
+		off += n
+	}
+	if _, err := db.AppendUpload(u.ID, int64(off), data[off:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FinishUpload(u.ID, shaHex(data)); err != nil {
+		t.Fatalf("FinishUpload: %v", err)
+	}
+	if got := db.mustRead("k"); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+}
