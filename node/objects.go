@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -149,13 +150,98 @@ func (n *Node) handleGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 // serveBlob answers with content addressed by sha: ETag, Range,
-// If-None-Match and Last-Modified all come from http.ServeContent.
+// If-None-Match and Last-Modified follow http.ServeContent. A request with
+// neither Range nor a precondition, nearly every one, is answered here
+// without it: the same headers, but the body goes out through a pooled
+// buffer, where ServeContent's io.CopyN allocates one per request.
 func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, modified time.Time, content io.ReadSeeker) {
 	h := w.Header()
 	h.Set("ETag", `"`+sha+`"`)
 	h.Set("Content-Type", contentType)
 	h.Set("Accept-Ranges", "bytes")
-	http.ServeContent(w, r, "", modified, content)
+	sized, ok := content.(interface{ Size() int64 })
+	if !ok || !unconditional(r.Header) {
+		http.ServeContent(w, r, "", modified, content)
+		return
+	}
+	size := sized.Size()
+	if !modified.IsZero() && !modified.Equal(unixEpoch) {
+		h.Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+	}
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	// As with ServeContent, a failure now can only cut the body short;
+	// net/http then closes the connection, as Content-Length is not met.
+	writeBody(w, content, size)
+}
+
+// unixEpoch is, like the zero time, "no modification time" to
+// http.ServeContent.
+var unixEpoch = time.Unix(0, 0)
+
+// unconditional reports whether h asks for the whole representation with
+// no precondition: then http.ServeContent would answer 200 with it.
+func unconditional(h http.Header) bool {
+	for _, k := range [...]string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if v := h[k]; len(v) > 0 && v[0] != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// bodyBufs pools write buffers by size class, so a small object does not
+// pin a large buffer. Past 256 KiB a larger buffer saves a few write calls
+// per MiB but is seldom reused: each large GET allocates its MiB in
+// storage, and the GC cycles that follow empty the pool.
+var bodyBufs = [...]sync.Pool{
+	{New: func() any { return newBodyBuf(0) }},
+	{New: func() any { return newBodyBuf(1) }},
+	{New: func() any { return newBodyBuf(2) }},
+}
+
+const bodyBufMin = 16 << 10 // classes: 16 KiB, 64 KiB, 256 KiB
+
+func newBodyBuf(class int) *[]byte {
+	b := make([]byte, bodyBufMin<<(2*class))
+	return &b
+}
+
+func bodyBufClass(size int64) int {
+	c := 0
+	for c < len(bodyBufs)-1 && size > int64(bodyBufMin)<<(2*c) {
+		c++
+	}
+	return c
+}
+
+// writeBody copies size bytes of content to w. It calls w.Write itself
+// rather than io.Copy, which would hand content to the ResponseWriter's
+// ReadFrom and so to net/http's unpooled copy.
+func writeBody(w io.Writer, content io.Reader, size int64) error {
+	c := bodyBufClass(size)
+	bp := bodyBufs[c].Get().(*[]byte)
+	defer bodyBufs[c].Put(bp)
+	buf := *bp
+	for size > 0 {
+		n, err := content.Read(buf[:min(int64(len(buf)), size)])
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			size -= int64(n)
+		}
+		if size > 0 && err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func (n *Node) handleDelete(w http.ResponseWriter, r *http.Request) error {
