@@ -25,13 +25,29 @@
 // next) in the transaction that changes the object. Apply stores entries
 // of other origins in order (ErrLogGap otherwise) and applies them
 // last-writer-wins by (Version, Origin), versions coming from a hybrid
-// logical clock. Heads and ReadLog serve the log to peers.
+// logical clock; ApplyBatch applies many in one transaction, and Skip
+// records a write whose blob no peer has any more (it was superseded).
+// PutBlob stores the blob an entry needs before it is applied. Heads and
+// ReadLog serve the log to peers.
 //
 // # Upload sessions
 //
 // BeginUpload, AppendUpload and FinishUpload take a large file in pieces;
 // each piece commits with the running SHA-256 state, so a session resumes
 // after a restart. ExpireUploads drops idle sessions.
+//
+// # Variants
+//
+// PutVariant keeps resized images beside their source blob; they go when
+// the blob goes. Dynamic variants (made on request) are indexed by age:
+// CountDynamicVariants and DynamicVariants let the image code cap them,
+// evicting the oldest with DeleteVariant.
+//
+// # Background work
+//
+// Open starts a janitor (Options.SweepInterval; negative turns it off)
+// that expires idle upload sessions and frees blobs PutBlob stored that no
+// entry claimed within an hour. Close stops it and waits.
 //
 // # Errors
 //
