@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
 
 	"metacdn/storage"
 )
@@ -23,13 +22,24 @@ type fetchCall struct {
 	err  error
 }
 
-// applyWindow is how many entries are applied in one transaction; their
-// blobs are fetched first, FetchConcurrency at a time.
-const applyWindow = 32
+// applyWindow bounds the entries applied in one transaction.
+const applyWindow = 64
 
-// applyEntries applies entries in order, each after its blob is stored.
-// It returns how many entries it stored; gap is set when an entry did not
-// follow its origin's head, so the caller should pull.
+// fetchSlot is one entry on its way: done closes once its blob is stored
+// (or found gone, or failed).
+type fetchSlot struct {
+	e    storage.LogEntry
+	done chan struct{}
+	gone bool
+	err  error
+}
+
+// applyEntries applies entries in order, each once its blob is stored.
+// Blobs are fetched ahead, FetchConcurrency at a time, while the entries
+// whose blobs are in commit in order, as many at once as are ready (one
+// transaction, one fsync). It returns how many entries it stored; gap is
+// set when an entry did not follow its origin's head, so the caller
+// should pull.
 func (r *Replicator) applyEntries(ctx context.Context, src source, entries []storage.LogEntry) (applied int, gap bool, err error) {
 	heads, err := r.db.Heads()
 	if err != nil {
@@ -37,44 +47,101 @@ func (r *Replicator) applyEntries(ctx context.Context, src source, entries []sto
 	}
 	// Entries at or below the head are already here (a push and a pull
 	// may carry the same ones): skip them, blobs and all.
-	todo := entries[:0:0]
+	var slots []*fetchSlot
 	for _, e := range entries {
 		if e.Seq > heads[e.Origin] {
-			todo = append(todo, e)
+			slots = append(slots, &fetchSlot{e: e, done: make(chan struct{})})
 		}
 	}
+	if len(slots) == 0 {
+		return 0, false, nil
+	}
 	defer func() { r.met.entriesReceived.WithLabelValues(peerLabel(src.id)).Add(float64(applied)) }()
-	for start := 0; start < len(todo); start += applyWindow {
-		batch := todo[start:min(start+applyWindow, len(todo))]
-		// gone marks entries whose blob the source no longer holds: it
-		// freed it because a newer entry for the key superseded it, and
-		// that entry comes too, so the entry is recorded without applying.
-		gone := make([]bool, len(batch))
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(r.cfg.FetchConcurrency)
-		for i, e := range batch {
-			if !r.needsBlob(e) {
-				continue
-			}
-			g.Go(func() error {
-				err := r.ensureBlob(gctx, src, e.SHA256)
-				if errors.Is(err, errBlobNotFound) {
-					gone[i] = true
-					return nil
-				}
-				return err
-			})
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.fetchAhead(ctx, src, slots, &wg)
+	}()
+
+	for i := 0; i < len(slots); {
+		select {
+		case <-slots[i].done:
+		case <-ctx.Done():
+			return applied, false, ctx.Err()
 		}
-		if err := g.Wait(); err != nil {
+		if err := slots[i].err; err != nil {
 			return applied, false, err
+		}
+		j := i + 1
+		for j < len(slots) && j-i < applyWindow && ready(slots[j]) {
+			j++
+		}
+		batch := make([]storage.LogEntry, 0, j-i)
+		gone := make([]bool, 0, j-i)
+		for _, s := range slots[i:j] {
+			batch = append(batch, s.e)
+			gone = append(gone, s.gone)
 		}
 		n, err := r.applyBatch(ctx, src, batch, gone)
 		applied += n
 		if err != nil {
 			return applied, errors.Is(err, storage.ErrLogGap), err
 		}
+		i = j
 	}
 	return applied, false, nil
+}
+
+// ready reports whether a slot's blob is in without error.
+func ready(s *fetchSlot) bool {
+	select {
+	case <-s.done:
+		return s.err == nil
+	default:
+		return false
+	}
+}
+
+// fetchAhead fetches the blobs the slots need, in order, a bounded number
+// at once, and closes each slot's done.
+func (r *Replicator) fetchAhead(ctx context.Context, src source, slots []*fetchSlot, wg *sync.WaitGroup) {
+	sem := make(chan struct{}, r.cfg.FetchConcurrency)
+	for i, s := range slots {
+		if !r.needsBlob(s.e) {
+			close(s.done)
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			for _, rest := range slots[i:] {
+				rest.err = ctx.Err()
+				close(rest.done)
+			}
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := r.ensureBlob(ctx, src, s.e.SHA256)
+			if errors.Is(err, errBlobNotFound) {
+				// The source freed the blob: a newer entry for the key
+				// superseded it, and that entry comes too.
+				s.gone = true
+				err = nil
+			}
+			s.err = err
+			close(s.done)
+		}()
+	}
 }
 
 // applyBatch applies runs of entries in single transactions and skips

@@ -26,9 +26,9 @@ const (
 	DefaultPushBatchBytes = 64 << 20
 	// DefaultPullLimit bounds the entries of one pull answer.
 	DefaultPullLimit = 512
-	// DefaultFetchConcurrency bounds blob fetches running at once for one
-	// batch of entries.
-	DefaultFetchConcurrency = 4
+	// DefaultFetchConcurrency bounds the blob fetches one push or pull
+	// runs at once: enough to keep the disk busy while blobs are in flight.
+	DefaultFetchConcurrency = 8
 	// DefaultPushTimeout bounds one push, including the receiver fetching
 	// the blobs it lacks.
 	DefaultPushTimeout = 2 * time.Minute

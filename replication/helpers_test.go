@@ -39,6 +39,8 @@ type testNode struct {
 	peers []string
 	enc   wire.Encoding
 	tweak func(*Config)
+	// onAppend, if set, runs after each commit that grew the log.
+	onAppend func()
 
 	serverTLS *tls.Config
 
@@ -86,6 +88,9 @@ func (n *testNode) start() {
 	db, err := storage.Open(n.path, storage.Options{NodeID: n.id, SweepInterval: -1, OnAppend: func() {
 		if r := rep.Load(); r != nil {
 			r.Notify()
+		}
+		if n.onAppend != nil {
+			n.onAppend()
 		}
 	}})
 	if err != nil {
