@@ -39,17 +39,22 @@ func benchInput(b *testing.B) ([]byte, image.Image) {
 	return benchJPEG, benchRef
 }
 
-// reportP50 runs fn b.N times and reports the median in milliseconds next
-// to Go's mean, as one slow GC cycle skews a mean.
+// reportP50 runs fn b.N times and reports the median wall time in
+// milliseconds next to Go's mean, as one slow GC cycle skews a mean, and
+// the CPU time per run (all threads, GC included), which other processes'
+// load disturbs far less.
 func reportP50(b *testing.B, fn func()) {
 	d := make([]time.Duration, 0, b.N)
+	cpu0 := cpuTime()
 	for b.Loop() {
 		t := time.Now()
 		fn()
 		d = append(d, time.Since(t))
 	}
+	cpu := cpuTime() - cpu0
 	slices.Sort(d)
 	b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(d)), "cpu-ms/op")
 }
 
 // benchFidelity scores the pixels f produces, before encoding, against the

@@ -5,7 +5,8 @@
 // shrink-on-load. Huffman decoding is unchanged; the IDCT, level shift and
 // pixel stores, about half of a full decode, shrink with the output.
 //
-// Changes from upstream: package name, no image.RegisterFormat (scaler
+// Changes from upstream: package name, the AC loop of sequential scans
+// stepping over coefficients a scaled IDCT ignores, no image.RegisterFormat (scaler
 // registers the standard decoder), the decoder's bs field and the
 // block-size arithmetic in makeImg and reconstructBlock, scaled.go, and
 // image/draw in place of the standard library's internal imageutil for

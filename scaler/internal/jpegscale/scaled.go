@@ -22,6 +22,9 @@ var scaledCos [5][4][4]float32
 func init() {
 	for z, nat := range unzig {
 		zigOf[nat] = z
+		for _, n := range []int{1, 2, 4} {
+			skipZigs[n][z] = nat/8 >= n || nat%8 >= n
+		}
 	}
 	for _, n := range []int{2, 4} {
 		for x := 0; x < n; x++ {
@@ -34,6 +37,19 @@ func init() {
 			}
 		}
 	}
+}
+
+// skipZigs[bs] marks, by zig-zag index, the coefficients a scaled IDCT of
+// output size bs does not read.
+var skipZigs [8][blockSize]bool
+
+// skipZig returns the coefficients a sequential scan may step over, or nil
+// when every one is needed.
+func (d *decoder) skipZig() *[blockSize]bool {
+	if d.bs == 8 || d.progressive {
+		return nil
+	}
+	return &skipZigs[d.bs]
 }
 
 // outRect is the decoded image's bounds at the chosen scale.

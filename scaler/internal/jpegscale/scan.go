@@ -250,6 +250,7 @@ func (d *decoder) processSOS(n int) error {
 						} else {
 							// Decode the AC coefficients, as specified in section F.2.2.2.
 							huff := &d.huff[acTable][scan[i].ta]
+							skip := d.skipZig()
 							for ; zig <= zigEnd; zig++ {
 								value, err := d.decodeHuffman(huff)
 								if err != nil {
@@ -261,6 +262,20 @@ func (d *decoder) processSOS(n int) error {
 									zig += int32(val0)
 									if zig > zigEnd {
 										break
+									}
+									if skip != nil && skip[zig] {
+										// A frequency the scaled IDCT never reads:
+										// step over its bits. Progressive scans keep
+										// every value, as refinement scans depend on
+										// which coefficients are nonzero.
+										if d.bits.n < int32(val1) {
+											if err := d.ensureNBits(int32(val1)); err != nil {
+												return err
+											}
+										}
+										d.bits.n -= int32(val1)
+										d.bits.m >>= val1
+										continue
 									}
 									ac, err := d.receiveExtend(val1)
 									if err != nil {
