@@ -3,6 +3,8 @@ package node
 import (
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -17,7 +19,30 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	sent     prometheus.Counter
 	uploaded prometheus.Counter
+
+	// series caches each route, method and code's counter and histogram:
+	// the vectors' label lookups hash three strings and chi's
+	// RoutePattern joins the route's patterns anew on every request. The
+	// map is copied on write (writes are rare), so reads take no lock.
+	series  atomic.Pointer[map[seriesKey]*series]
+	seriesM sync.Mutex
 }
+
+// seriesKey identifies a request's series by chi's route patterns as they
+// are, since RoutePattern is a function of them alone.
+type seriesKey struct {
+	patterns [4]string
+	method   string
+	code     int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// maxSeriesCache bounds the cache: methods are the client's to choose.
+const maxSeriesCache = 256
 
 func newMetrics(reg prometheus.Registerer, db *storage.DB) *metrics {
 	m := &metrics{
@@ -35,27 +60,65 @@ func newMetrics(reg prometheus.Registerer, db *storage.DB) *metrics {
 			Name: "metacdn_uploaded_bytes_total", Help: "Content bytes committed by uploads.",
 		}),
 	}
+	m.series.Store(&map[seriesKey]*series{})
 	reg.MustRegister(m.requests, m.duration, m.sent, m.uploaded, &storageCollector{db: db})
 	return m
 }
 
 func (m *metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		// logRequests, outside, has wrapped w already: one wrapper serves
+		// both.
+		ww, ok := w.(middleware.WrapResponseWriter)
+		if !ok {
+			ww = middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		}
 		start := time.Now()
 		next.ServeHTTP(ww, r)
-		route := "unmatched"
-		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-			route = rc.RoutePattern()
-		}
 		status := ww.Status()
 		if status == 0 {
 			status = http.StatusOK
 		}
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-		m.duration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		s := m.seriesFor(chi.RouteContext(r.Context()), r.Method, status)
+		s.requests.Inc()
+		s.duration.Observe(time.Since(start).Seconds())
 		m.sent.Add(float64(ww.BytesWritten()))
 	})
+}
+
+func (m *metrics) seriesFor(rc *chi.Context, method string, code int) *series {
+	k := seriesKey{method: method, code: code}
+	cacheable := rc == nil || len(rc.RoutePatterns) <= len(k.patterns)
+	if cacheable {
+		if rc != nil {
+			copy(k.patterns[:], rc.RoutePatterns)
+		}
+		if s, ok := (*m.series.Load())[k]; ok {
+			return s
+		}
+	}
+	route := "unmatched"
+	if rc != nil && rc.RoutePattern() != "" {
+		route = rc.RoutePattern()
+	}
+	s := &series{
+		requests: m.requests.WithLabelValues(route, method, strconv.Itoa(code)),
+		duration: m.duration.WithLabelValues(route, method),
+	}
+	if cacheable {
+		m.seriesM.Lock()
+		defer m.seriesM.Unlock()
+		old := *m.series.Load()
+		if len(old) < maxSeriesCache {
+			cache := make(map[seriesKey]*series, len(old)+1)
+			for k, v := range old {
+				cache[k] = v
+			}
+			cache[k] = s
+			m.series.Store(&cache)
+		}
+	}
+	return s
 }
 
 // storageCollector reads the database's counts at scrape time, so they

@@ -133,8 +133,11 @@ func (n *Node) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ws := r.URL.Query().Get("w"); ws != "" {
-		return n.images.serve(w, r, key, ws)
+	// Most GETs have no query: parsing one would allocate for nothing.
+	if r.URL.RawQuery != "" {
+		if ws := r.URL.Query().Get("w"); ws != "" {
+			return n.images.serve(w, r, key, ws)
+		}
 	}
 	obj, blob, err := n.db.OpenObject(key)
 	if err != nil {
@@ -156,19 +159,24 @@ func (n *Node) handleGet(w http.ResponseWriter, r *http.Request) error {
 // buffer, where ServeContent's io.CopyN allocates one per request.
 func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, modified time.Time, content io.ReadSeeker) {
 	h := w.Header()
-	h.Set("ETag", `"`+sha+`"`)
-	h.Set("Content-Type", contentType)
-	h.Set("Accept-Ranges", "bytes")
+	etag := `"` + sha + `"`
 	sized, ok := content.(interface{ Size() int64 })
 	if !ok || !unconditional(r.Header) {
+		setHeaders(h, "Etag", etag, "Content-Type", contentType, "Accept-Ranges", "bytes")
 		http.ServeContent(w, r, "", modified, content)
 		return
 	}
 	size := sized.Size()
-	if !modified.IsZero() && !modified.Equal(unixEpoch) {
-		h.Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+	kv := [...]string{
+		"Etag", etag, "Content-Type", contentType, "Accept-Ranges", "bytes",
+		"Content-Length", strconv.FormatInt(size, 10), "Last-Modified", "",
 	}
-	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	if modified.IsZero() || modified.Equal(unixEpoch) {
+		setHeaders(h, kv[:len(kv)-2]...)
+	} else {
+		kv[len(kv)-1] = modified.UTC().Format(http.TimeFormat)
+		setHeaders(h, kv[:]...)
+	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
@@ -176,6 +184,17 @@ func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, 
 	// As with ServeContent, a failure now can only cut the body short;
 	// net/http then closes the connection, as Content-Length is not met.
 	writeBody(w, content, size)
+}
+
+// setHeaders sets each canonical key in kv (key, value, key, value...) to
+// its value, with one allocation for all the value slices where
+// Header.Set makes one each.
+func setHeaders(h http.Header, kv ...string) {
+	vals := make([]string, len(kv)/2)
+	for i := range vals {
+		vals[i] = kv[2*i+1]
+		h[kv[2*i]] = vals[i : i+1 : i+1]
+	}
 }
 
 // unixEpoch is, like the zero time, "no modification time" to

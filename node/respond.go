@@ -126,6 +126,11 @@ func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
 			case status >= 400:
 				level = slog.LevelWarn
 			}
+			// The attributes cost more than the check, when the line is
+			// below the configured level.
+			if !log.Enabled(r.Context(), level) {
+				return
+			}
 			log.LogAttrs(r.Context(), level, "request",
 				slog.String("request_id", middleware.GetReqID(r.Context())),
 				slog.String("method", r.Method),
