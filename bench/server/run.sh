@@ -101,6 +101,22 @@ to_ms() {
     printf "%.3f", n }'
 }
 
+# cpu_ticks PID... prints the user+system CPU clock ticks the processes
+# and their children (nginx's workers) have used.
+cpu_ticks() {
+  local all=() p
+  for p in "$@"; do
+    all+=("$p")
+    all+=($(ps -o pid= --ppid "$p" 2>/dev/null || true))
+  done
+  for p in "${all[@]}"; do
+    # Fields after the command name, which may hold spaces: utime is the
+    # 12th, stime the 13th.
+    sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null || true
+  done | awk '{t += $12 + $13} END {print t + 0}'
+}
+clk_tck=$(getconf CLK_TCK)
+
 log "building server and upload"
 mkdir -p "$tmp/bin"
 go build -o "$tmp/bin/" ./cmd/server ./cmd/upload
@@ -110,7 +126,8 @@ sport=$(free_port)
 surl="http://127.0.0.1:$sport"
 "$tmp/bin/server" --id bench --listen "127.0.0.1:$sport" --data "$tmp/data" \
   --log-level "$SERVER_LOG_LEVEL" 2>"$tmp/server.log" &
-pids+=($!)
+server_pid=$!
+pids+=($server_pid)
 wait_http "$surl/healthz"
 
 # --- nginx: a private config, not the system service ---
@@ -136,7 +153,8 @@ http {
 }
 EOF
 "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/logs/stderr.log" &
-pids+=($!)
+nginx_pid=$!
+pids+=($nginx_pid)
 
 # --- the objects: the same bytes in the server and in nginx's files ---
 sizes=(10240 1048576)
@@ -176,10 +194,12 @@ if [ -z "${SKIP_GET:-}" ]; then
       # Alternate who goes first, so neither always runs on a hotter machine.
       if [ $((r % 2)) -eq 1 ]; then order="server nginx"; else order="nginx server"; fi
       for who in $order; do
-        u=$surl
-        [ "$who" = nginx ] && u=$nurl
+        u=$surl pid=$server_pid
+        [ "$who" = nginx ] && u=$nurl pid=$nginx_pid
         out="$tmp/wrk.$who.$n.$r"
+        t0=$(cpu_ticks "$pid")
         wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$u/v1/objects/bench/$n.bin" >"$out"
+        t1=$(cpu_ticks "$pid")
         if grep -q 'Non-2xx' "$out"; then
           echo "wrk got error answers from $who:" >&2
           cat "$out" >&2
@@ -192,9 +212,11 @@ if [ -z "${SKIP_GET:-}" ]; then
         rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
         p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
         p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-        echo "$rps $p50 $p99" >>"$tmp/get.$who.$n"
+        reqs=$(awk '/requests in/ {print $1}' "$out")
+        cpu=$(awk -v t="$((t1 - t0))" -v hz="$clk_tck" -v n="$reqs" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+        echo "$rps $p50 $p99 $cpu" >>"$tmp/get.$who.$n"
         [ "$who" = server ] && srv_rps=$rps || ngx_rps=$rps
-        log "  round $r $n $who: $rps req/s, p50 $p50 ms, p99 $p99 ms"
+        log "  round $r $n $who: $rps req/s, p50 $p50 ms, p99 $p99 ms, $cpu CPU-us/req"
       done
       awk -v s="$srv_rps" -v g="$ngx_rps" 'BEGIN {print s / g}' >>"$tmp/ratio.$n"
     done
@@ -203,8 +225,8 @@ if [ -z "${SKIP_GET:-}" ]; then
   echo
   echo "### GET: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, median of $ROUNDS rounds"
   echo
-  echo "| object | server req/s (min–max) | nginx req/s (min–max) | server/nginx | server p50 / p99 ms | nginx p50 / p99 ms | server MiB/s |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| object | server req/s (min–max) | nginx req/s (min–max) | server/nginx | server p50 / p99 ms | nginx p50 / p99 ms | CPU µs/req server / nginx | server MiB/s |"
+  echo "|---|---|---|---|---|---|---|---|"
   for i in "${!names[@]}"; do
     n=${names[$i]}
     s=$tmp/get.server.$n
@@ -216,11 +238,13 @@ if [ -z "${SKIP_GET:-}" ]; then
       -v grps="$grps" -v gmin="$(cut -d' ' -f1 "$g" | minimum)" -v gmax="$(cut -d' ' -f1 "$g" | maximum)" \
       -v s50="$(cut -d' ' -f2 "$s" | median)" -v s99="$(cut -d' ' -f3 "$s" | median)" \
       -v g50="$(cut -d' ' -f2 "$g" | median)" -v g99="$(cut -d' ' -f3 "$g" | median)" \
-      'BEGIN { printf "| %s | %.0f (%.0f–%.0f) | %.0f (%.0f–%.0f) | %.2fx | %.2f / %.2f | %.2f / %.2f | %.0f |\n",
-        n, srps, smin, smax, grps, gmin, gmax, ratio, s50, s99, g50, g99, srps * size / 1048576 }'
+      -v scpu="$(cut -d' ' -f4 "$s" | median)" -v gcpu="$(cut -d' ' -f4 "$g" | median)" \
+      'BEGIN { printf "| %s | %.0f (%.0f–%.0f) | %.0f (%.0f–%.0f) | %.2fx | %.2f / %.2f | %.2f / %.2f | %.0f / %.0f | %.0f |\n",
+        n, srps, smin, smax, grps, gmin, gmax, ratio, s50, s99, g50, g99, scpu, gcpu, srps * size / 1048576 }'
   done
   echo
-  echo "server/nginx is the median of each round's ratio (the two ran back to back)."
+  echo "server/nginx is the median of each round's ratio (the two ran back to back); CPU µs/req is"
+  echo "the user+system time of the server process, or of nginx's master and workers, per request."
   if [ -s "$tmp/notes" ]; then
     echo "wrk socket errors:"
     sed 's/^/- /' "$tmp/notes"
