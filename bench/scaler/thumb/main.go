@@ -6,6 +6,7 @@
 //	thumb gen -o photo.jpg                       # 4000x3000, quality 85
 //	thumb resize -w 640 -o out.jpg photo.jpg     # scaler.Resize, default filter
 //	thumb score -src photo.jpg out.jpg ...       # luma PSNR and SSIM per file
+//	thumb procs -n 20 -o DIR photo.jpg           # vipsthumbnail vs thumb resize, per process
 package main
 
 import (
@@ -18,6 +19,10 @@ import (
 	_ "image/png"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
 
 	"metacdn/scaler"
 	"metacdn/scaler/testimg"
@@ -41,8 +46,10 @@ func run(args []string, stdout io.Writer) error {
 		return resize(args[1:])
 	case "score":
 		return score(args[1:], stdout)
+	case "procs":
+		return procs(args[1:], stdout)
 	}
-	return fmt.Errorf("unknown command %q. Try: gen, resize, score", args[0])
+	return fmt.Errorf("unknown command %q. Try: gen, resize, score, procs", args[0])
 }
 
 func gen(args []string) error {
@@ -123,4 +130,57 @@ func decodeFile(path string) (image.Image, error) {
 		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
 	return img, nil
+}
+
+// procs times vipsthumbnail and "thumb resize" as separate processes,
+// alternating so that load from elsewhere hits both alike, and prints the
+// median wall time and median CPU time (user+system of the child) of each.
+func procs(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("procs", flag.ContinueOnError)
+	n := fs.Int("n", 20, "runs of each")
+	w := fs.Int("w", 640, "target width")
+	q := fs.Int("q", 80, "JPEG quality")
+	dir := fs.String("o", os.TempDir(), "directory for vips.jpg and go.jpg")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("want one input file. Try: thumb procs -n 20 photo.jpg")
+	}
+	src := fs.Arg(0)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmds := []struct {
+		name string
+		argv []string
+	}{
+		{"vipsthumbnail", []string{"vipsthumbnail", src, "--size", fmt.Sprintf("%dx", *w), "-o", filepath.Join(*dir, fmt.Sprintf("vips.jpg[Q=%d]", *q))}},
+		{"scaler-thumb", []string{self, "resize", "-w", fmt.Sprint(*w), "-q", fmt.Sprint(*q), "-o", filepath.Join(*dir, "go.jpg"), src}},
+	}
+	wall := make([][]time.Duration, len(cmds))
+	cpu := make([][]time.Duration, len(cmds))
+	for range *n {
+		for i, c := range cmds {
+			cmd := exec.Command(c.argv[0], c.argv[1:]...)
+			cmd.Stderr = os.Stderr
+			t := time.Now()
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			wall[i] = append(wall[i], time.Since(t))
+			cpu[i] = append(cpu[i], cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
+		}
+	}
+	med := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Microseconds()) / 1000
+	}
+	for i, c := range cmds {
+		fmt.Fprintf(stdout, "%s\tp50-ms %.1f\tcpu-p50-ms %.1f\n", c.name, med(wall[i]), med(cpu[i]))
+	}
+	fmt.Fprintf(stdout, "ratio scaler/vipsthumbnail\twall %.2f\tcpu %.2f\n",
+		med(wall[1])/med(wall[0]), med(cpu[1])/med(cpu[0]))
+	return nil
 }
