@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// WriteCSV writes rows (a slice of structs) with a header made of the
+// field names in snake_case.
+func WriteCSV(path string, rows any) error {
+	v := reflect.ValueOf(rows)
+	t := v.Type().Elem()
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	w := csv.NewWriter(f)
+	var head []string
+	for i := 0; i < t.NumField(); i++ {
+		head = append(head, snake(t.Field(i).Name))
+	}
+	w.Write(head)
+	for i := 0; i < v.Len(); i++ {
+		row := v.Index(i)
+		var rec []string
+		for j := 0; j < t.NumField(); j++ {
+			rec = append(rec, cell(row.Field(j)))
+		}
+		w.Write(rec)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("write csv: %w", err)
+	}
+	return f.Close()
+}
+
+func cell(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'f', -1, 64)
+	case reflect.Int, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10)
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool())
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+func snake(s string) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			// A new word starts at an upper-case letter that follows a
+			// lower-case one or precedes one (WallNs, PeakRSS, ObjectsPS).
+			if i > 0 && (unicode.IsLower(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1])) {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// mib formats bytes as MiB with one decimal.
+func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
+
+// fmtBytes formats a byte count for tables.
+func fmtBytes(b float64) string {
+	switch {
+	case b >= 10<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	case b >= 10<<10:
+		return fmt.Sprintf("%.1f KiB", b/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
+
+// fmtDur formats nanoseconds with three significant digits.
+func fmtDur(ns float64) string {
+	switch {
+	case ns >= 1e9:
+		return fmt.Sprintf("%.3g s", ns/1e9)
+	case ns >= 1e6:
+		return fmt.Sprintf("%.3g ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.3g µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.0f ns", ns)
+}
+
+// spread formats a summary as "median (min–max)".
+func spread(s Summary, f func(float64) string) string {
+	if s.N <= 1 {
+		return f(s.Median)
+	}
+	return fmt.Sprintf("%s (%s–%s)", f(s.Median), f(s.Min), f(s.Max))
+}
+
+// table is a Markdown table under construction.
+type table struct {
+	b strings.Builder
+}
+
+func newTable(cols ...string) *table {
+	t := &table{}
+	t.b.WriteString("| " + strings.Join(cols, " | ") + " |\n|")
+	for range cols {
+		t.b.WriteString(" --- |")
+	}
+	t.b.WriteString("\n")
+	return t
+}
+
+func (t *table) row(cells ...string) { t.b.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
+
+func (t *table) String() string { return t.b.String() }
