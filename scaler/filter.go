@@ -88,11 +88,17 @@ func (f Filter) resolve() Filter {
 // Plane filters return *image.YCbCr for a YCbCr source, *image.Gray for a
 // gray one and *image.RGBA otherwise; the others return *image.RGBA.
 func Scale(img image.Image, dw, dh int, f Filter) image.Image {
+	return scale(img, dw, dh, f, false)
+}
+
+// scale is Scale; owned says img is the caller's to overwrite, which spares
+// an NRGBA source (most PNGs) a full-size premultiplied copy.
+func scale(img image.Image, dw, dh int, f Filter, owned bool) image.Image {
 	switch f.resolve() {
 	case FilterFast:
-		return scalePlanes(img, dw, dh, scalePlane)
+		return scalePlanes(img, dw, dh, scalePlane, owned)
 	case FilterPlanes:
-		return scalePlanes(img, dw, dh, resample)
+		return scalePlanes(img, dw, dh, resample, owned)
 	case FilterBildLinear:
 		return transform.Resize(img, dw, dh, transform.Linear)
 	case FilterApproxBiLinear:
@@ -112,7 +118,7 @@ func xdrawScale(img image.Image, dw, dh int, s xdraw.Scaler) image.Image {
 
 type planeScaler func(src plane, dw, dh int, k kernel) plane
 
-func scalePlanes(img image.Image, dw, dh int, scale planeScaler) image.Image {
+func scalePlanes(img image.Image, dw, dh int, scale planeScaler, owned bool) image.Image {
 	switch m := img.(type) {
 	case *image.YCbCr:
 		return scaleYCbCr(m, dw, dh, scale)
@@ -122,6 +128,9 @@ func scalePlanes(img image.Image, dw, dh int, scale planeScaler) image.Image {
 		return &image.Gray{Pix: p.pix, Stride: p.stride, Rect: image.Rect(0, 0, dw, dh)}
 	}
 	rgba, ok := img.(*image.RGBA)
+	if n, isN := img.(*image.NRGBA); isN && owned {
+		rgba, ok = premultiplyInPlace(n), true
+	}
 	if !ok {
 		// Premultiplied, so that transparent pixels' colors do not bleed.
 		b := img.Bounds()
@@ -132,6 +141,26 @@ func scalePlanes(img image.Image, dw, dh int, scale planeScaler) image.Image {
 	p := scale(src, dw, dh, catmullRom)
 	fixPremultiplied(p.pix)
 	return &image.RGBA{Pix: p.pix, Stride: p.stride, Rect: image.Rect(0, 0, dw, dh)}
+}
+
+// premultiplyInPlace turns n into the *image.RGBA of the same colors,
+// reusing its pixels.
+func premultiplyInPlace(n *image.NRGBA) *image.RGBA {
+	for y := n.Rect.Min.Y; y < n.Rect.Max.Y; y++ {
+		row := n.Pix[n.PixOffset(n.Rect.Min.X, y):][:4*n.Rect.Dx()]
+		for i := 0; i < len(row); i += 4 {
+			if row[i+3] == 255 {
+				continue
+			}
+			// Exactly as image/draw converts NRGBA to RGBA, so that owning
+			// the source changes no pixel.
+			a := uint32(row[i+3]) * 0x101
+			row[i] = uint8(uint32(row[i]) * a / 0xff >> 8)
+			row[i+1] = uint8(uint32(row[i+1]) * a / 0xff >> 8)
+			row[i+2] = uint8(uint32(row[i+2]) * a / 0xff >> 8)
+		}
+	}
+	return &image.RGBA{Pix: n.Pix, Stride: n.Stride, Rect: n.Rect}
 }
 
 // fixPremultiplied clamps color to alpha: Catmull-Rom's negative lobes can

@@ -20,6 +20,8 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		pngHeader(100000, 100000),
 		jpegWithSize(f, testimg.PhotoJPEG(16, 16, 2, 50), 60000, 60000),
 		mustRead(f, "testdata/blue-purple-pink.lossy.webp"),
+		mustRead(f, "internal/jpegscale/testdata/progressive420.jpg"),
+		mustRead(f, "internal/jpegscale/testdata/gray.jpg"),
 		mustRead(f, "testdata/gopher-doc.with-alpha.lossless.webp"),
 		[]byte("GIF89a"),
 		nil,

@@ -106,3 +106,21 @@ func encodePNG(tb testing.TB, img image.Image) []byte {
 	}
 	return b.Bytes()
 }
+
+// jpegManyScans repeats the DC scan of a small progressive JPEG n more
+// times: a file that multiplies decode work by its scan count.
+func jpegManyScans(tb testing.TB, n int) []byte {
+	tb.Helper()
+	src := mustRead(tb, "internal/jpegscale/testdata/progressive420.jpg")
+	sos := bytes.Index(src, []byte{0xff, 0xda})
+	next := bytes.Index(src[sos+2:], []byte{0xff, 0xc4})
+	if sos < 0 || next < 0 {
+		tb.Fatal("testdata layout changed")
+	}
+	end := sos + 2 + next
+	out := bytes.Clone(src[:end])
+	for range n {
+		out = append(out, src[sos:end]...)
+	}
+	return append(out, src[end:]...)
+}

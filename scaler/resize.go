@@ -82,7 +82,7 @@ func resizePixels(src []byte, width int, f Filter, lim Limits) (image.Image, Inf
 	if err != nil {
 		return nil, info, err
 	}
-	return Scale(img, width, height, f), info, nil
+	return scale(img, width, height, f, true), info, nil
 }
 
 // ResizeReader is Resize for a stream: it reads at most
@@ -143,11 +143,9 @@ func decode(src []byte, info Info, denom int) (image.Image, error) {
 	)
 	switch info.Format {
 	case FormatJPEG:
-		if denom > 1 {
-			img, err = jpegscale.DecodeScaled(r, denom)
-		} else {
-			img, err = jpeg.Decode(r)
-		}
+		// The fork decodes at full size exactly as image/jpeg does, and
+		// adds a cap on progressive scans.
+		img, err = jpegscale.DecodeScaled(r, denom)
 	case FormatPNG:
 		img, err = png.Decode(r)
 	case FormatWebP:

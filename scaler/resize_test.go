@@ -25,6 +25,9 @@ func TestResize_Formats(t *testing.T) {
 		{"JPEG", smallJPEG, 160, 160, 107, FormatJPEG},
 		{"PNG", smallPNG, 97, 97, 65, FormatPNG},
 		{"GIFToPNG", smallGIF, 100, 100, 75, FormatPNG},
+		{"ProgressiveJPEG", mustRead(t, "internal/jpegscale/testdata/progressive420.jpg"), 60, 60, 45, FormatJPEG},
+		{"JPEG444", mustRead(t, "internal/jpegscale/testdata/baseline444.jpg"), 150, 150, 113, FormatJPEG},
+		{"GrayJPEG", mustRead(t, "internal/jpegscale/testdata/gray.jpg"), 99, 99, 74, FormatJPEG},
 		{"WebPLossyToJPEG", mustRead(t, "testdata/blue-purple-pink.lossy.webp"), 50, 50, 0, FormatJPEG},
 		{"WebPAlphaToPNG", mustRead(t, "testdata/gopher-doc.with-alpha.lossless.webp"), 50, 50, 0, FormatPNG},
 	}
@@ -65,6 +68,8 @@ func TestResize_Errors(t *testing.T) {
 		{"TruncatedJPEG", smallJPEG[:len(smallJPEG)/2], 100, Options{}, ErrTruncated},
 		{"TruncatedPNG", smallPNG[:len(smallPNG)/2], 100, Options{}, ErrTruncated},
 		{"CorruptPNG", pngHeader(64, 64), 10, Options{}, ErrCorrupt},
+		{"JPEGManyScans", jpegManyScans(t, 200), 10, Options{}, ErrCorrupt},
+		{"JPEGManyScansFullDecode", jpegManyScans(t, 200), 10, Options{Filter: FilterCatmullRom}, ErrCorrupt},
 		{"InputTooLarge", smallJPEG, 100, Options{Limits: Limits{MaxInputBytes: 1000}}, ErrTooLarge},
 		{"OutputTooLarge", smallJPEG, 300, Options{Limits: Limits{MaxOutputBytes: 2000}}, ErrOutputTooLarge},
 	}
@@ -236,5 +241,25 @@ func TestFilter_Names(t *testing.T) {
 	}
 	if _, err := ParseFilter("nearest"); err == nil || !strings.Contains(err.Error(), "nearest") {
 		t.Fatalf("ParseFilter(nearest) err=%v", err)
+	}
+}
+
+// TestScale_OwnedNRGBA checks the in-place premultiply Resize uses on its
+// own decoded PNGs against the copying path Scale takes for callers.
+func TestScale_OwnedNRGBA(t *testing.T) {
+	src := testimg.Pattern(301, 203)
+	own := image.NewNRGBA(src.Rect)
+	copy(own.Pix, src.Pix)
+	want := Scale(src, 100, 67, FilterFast)
+	got := scale(own, 100, 67, FilterFast, true)
+	if !bytes.Equal(got.(*image.RGBA).Pix, want.(*image.RGBA).Pix) {
+		t.Fatal("owned scale differs from Scale")
+	}
+	if bytes.Equal(own.Pix, src.Pix) {
+		t.Fatal("owned source left untouched: the copy was not spared")
+	}
+	again := Scale(src, 100, 67, FilterFast)
+	if !bytes.Equal(toNRGBA(again).Pix, toNRGBA(want).Pix) {
+		t.Fatal("Scale modified its caller's image")
 	}
 }

@@ -33,6 +33,7 @@ func ResizeAll(src []byte, widths []int, opts Options) ([]Result, Info, error) {
 	}
 	out := make([]Result, 0, len(ws))
 	for _, w := range ws {
+		// Not owned: every width reads the same decoded image.
 		scaled := Scale(img, w, ScaledHeight(info.Width, info.Height, w), opts.Filter)
 		res, err := encode(scaled, info.Format, opts.Quality, lim.MaxOutputBytes)
 		if err != nil {

@@ -5,7 +5,10 @@
 // shrink-on-load. Huffman decoding is unchanged; the IDCT, level shift and
 // pixel stores, about half of a full decode, shrink with the output.
 //
-// Changes from upstream: package name, the AC loop of sequential scans
+// It also refuses images of more than MaxScans scans, which upstream decodes
+// however many there are.
+//
+// Changes from upstream: package name, the scan counter, the AC loop of sequential scans
 // stepping over coefficients a scaled IDCT ignores, no image.RegisterFormat (scaler
 // registers the standard decoder), the decoder's bs field and the
 // block-size arithmetic in makeImg and reconstructBlock, scaled.go, and

@@ -119,6 +119,8 @@ type decoder struct {
 	}
 	width, height int
 
+	scans int // SOS markers seen
+
 	// bs is the side of a decoded block in output pixels: 8 for a full
 	// decode, 4, 2 or 1 to scale by 1/2, 1/4 or 1/8 in the DCT domain.
 	bs int
@@ -625,6 +627,12 @@ func (d *decoder) decode(r io.Reader, configOnly bool) (image.Image, error) {
 			if configOnly {
 				return nil, nil
 			}
+			// Each scan walks every block of the image; a few bytes of
+			// end-of-band runs make one, so a small file of many scans
+			// would cost minutes of CPU. Real encoders write about ten.
+			if d.scans++; d.scans > MaxScans {
+				return nil, UnsupportedError("more than MaxScans scans")
+			}
 			err = d.processSOS(n)
 		case driMarker:
 			if configOnly {
@@ -770,6 +778,11 @@ func (d *decoder) convertToRGB() (image.Image, error) {
 	}
 	return img, nil
 }
+
+// MaxScans caps the scans (SOS segments) of one image. libjpeg's
+// progressive encoders write 10; this leaves room for hand-tuned scan
+// scripts while stopping a crafted file from multiplying decode time.
+const MaxScans = 100
 
 // Decode reads a JPEG image from r at full size.
 func Decode(r io.Reader) (image.Image, error) {

@@ -137,3 +137,34 @@ func TestDecodeScaled_Truncated(t *testing.T) {
 		}
 	}
 }
+
+// manyScans repeats the first scan (the DC scan, which a decoder may
+// see again without complaint) of a progressive JPEG n more times.
+func manyScans(t *testing.T, n int) []byte {
+	t.Helper()
+	src, err := os.ReadFile("testdata/progressive420.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sos := bytes.Index(src, []byte{0xff, 0xda})
+	next := bytes.Index(src[sos+2:], []byte{0xff, 0xc4}) // the DHT after it
+	if sos < 0 || next < 0 {
+		t.Fatal("testdata layout changed")
+	}
+	end := sos + 2 + next
+	out := bytes.Clone(src[:end])
+	for range n {
+		out = append(out, src[sos:end]...)
+	}
+	return append(out, src[end:]...)
+}
+
+func TestDecode_ScanLimit(t *testing.T) {
+	if _, err := Decode(bytes.NewReader(manyScans(t, 20))); err != nil {
+		t.Fatalf("29 scans refused: %v", err)
+	}
+	_, err := Decode(bytes.NewReader(manyScans(t, MaxScans)))
+	if _, ok := err.(UnsupportedError); !ok {
+		t.Fatalf("%d scans: err=%v, want UnsupportedError", MaxScans+9, err)
+	}
+}
