@@ -11,8 +11,10 @@
 // megapixels by default) before a single pixel buffer is allocated. GIF
 // frames are counted by walking the block structure without decompressing,
 // and only the first frame is ever decoded. Truncated input yields
-// ErrTruncated, garbage ErrNotImage or ErrCorrupt, and oversized output
-// ErrOutputTooLarge, stopping the encoder as it crosses the cap.
+// ErrTruncated, garbage ErrNotImage or ErrCorrupt, a progressive JPEG of
+// more than 100 scans (each scan walks the whole image) ErrCorrupt, and
+// oversized output ErrOutputTooLarge, stopping the encoder as it crosses
+// the cap.
 //
 // # Resizing
 //
@@ -20,12 +22,19 @@
 // never upscales: a width at or above the original's is ErrNoUpscale, and
 // the caller serves the original. JPEG stays JPEG, PNG stays PNG, a GIF
 // becomes a PNG of its first frame, a WebP becomes JPEG or PNG (no encoder
-// for WebP exists in the standard library). The default filter, FilterFast,
-// resizes a JPEG's Y, Cb and Cr planes as decoded: an integer box average
-// to no less than twice the target, then Catmull-Rom, on two cores. Other
-// filters (x/image/draw's CatmullRom, BiLinear and ApproxBiLinear, bild's
-// Linear) stay selectable; BENCHMARKS.md compares them for speed and for
-// fidelity against x/image/draw's CatmullRom.
+// for WebP exists in the standard library); 16-bit PNGs come out 8-bit.
+// ResizeAll makes several widths from one decode, for uploads.
+//
+// The default filter, FilterFast, is built for large JPEG downscales. The
+// JPEG is decoded in the DCT domain straight to 1/2, 1/4 or 1/8 size
+// (internal/jpegscale, a fork of image/jpeg with libjpeg's scaled IDCT),
+// its Y, Cb and Cr planes are resized as decoded — an integer box average
+// to no less than twice the target, then Catmull-Rom, chroma on a second
+// core — and handed to the encoder as *image.YCbCr, with no RGBA round
+// trip. Other filters (x/image/draw's CatmullRom, BiLinear and
+// ApproxBiLinear, bild's Linear) stay selectable; BENCHMARKS.md compares
+// them for speed and for fidelity against x/image/draw's CatmullRom, and
+// against vipsthumbnail, which the default matches per process.
 //
 // # Variants
 //
