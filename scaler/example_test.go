@@ -14,7 +14,7 @@ import (
 // r.Header.Get in a real handler), pick a width, serve a precomputed
 // variant when one fits, else resize under the Limiter.
 func Example() {
-	original := testimg.PhotoJPEG(1600, 1200, 1, 85)
+	original := testimg.PhotoJPEG(1000, 750, 1, 85)
 	info, _ := scaler.Probe(bytes.NewReader(original))
 	variants := scaler.Widths(info.Width, nil) // precomputed at upload
 
@@ -50,9 +50,9 @@ func Example() {
 		fmt.Println("503")
 	}
 	// Output:
-	// variants: [160 320 640 1280]
+	// variants: [160 320 640]
 	// class: 3g evidence: client-hints
-	// serve precomputed width 640
+	// serve precomputed width 320
 }
 
 // After each response, the server feeds the estimator what it measured.

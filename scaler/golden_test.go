@@ -28,7 +28,7 @@ func TestGolden(t *testing.T) {
 		{"photo_jpeg_160", smallJPEG, 160, Options{}},
 		{"photo_jpeg_251", smallJPEG, 251, Options{}},
 		{"photo_jpeg_q50_200", smallJPEG, 200, Options{Quality: 50}},
-		{"photo_large_jpeg_320", testimg.PhotoJPEG(2000, 1500, 7, 85), 320, Options{}},
+		{"photo_large_jpeg_320", testimg.PhotoJPEG(1280, 960, 7, 85), 320, Options{}},
 		{"pattern_png_97", smallPNG, 97, Options{}},
 		{"pattern_png_planes_150", smallPNG, 150, Options{Filter: FilterPlanes}},
 		{"pattern_gif_100", smallGIF, 100, Options{}},

@@ -129,8 +129,8 @@ func TestResize_Property(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 0))
-	for i := 0; i < 30; i++ {
-		w, h := 2+r.IntN(300), 2+r.IntN(300)
+	for i := 0; i < 20; i++ {
+		w, h := 2+r.IntN(200), 2+r.IntN(200)
 		want := 1 + r.IntN(w-1)
 		f := Filters[r.IntN(len(Filters))]
 		var src []byte

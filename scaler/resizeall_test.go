@@ -8,12 +8,12 @@ import (
 )
 
 func TestResizeAll(t *testing.T) {
-	src := testimg.PhotoJPEG(1000, 750, 3, 85)
-	res, info, err := ResizeAll(src, []int{640, 160, 2000, 320, 1000, 0}, Options{})
+	src := testimg.PhotoJPEG(800, 600, 3, 85)
+	res, info, err := ResizeAll(src, []int{640, 160, 2000, 320, 800, 0}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Width != 1000 || info.Height != 750 {
+	if info.Width != 800 || info.Height != 600 {
 		t.Fatalf("info %+v", info)
 	}
 	wantW := []int{160, 320, 640}
@@ -22,7 +22,7 @@ func TestResizeAll(t *testing.T) {
 	}
 	for i, r := range res {
 		img := mustDecode(t, r.Data)
-		if r.Width != wantW[i] || img.Bounds().Dx() != wantW[i] || img.Bounds().Dy() != ScaledHeight(1000, 750, wantW[i]) {
+		if r.Width != wantW[i] || img.Bounds().Dx() != wantW[i] || img.Bounds().Dy() != ScaledHeight(800, 600, wantW[i]) {
 			t.Fatalf("result %d: %dx%d, decoded %v", i, r.Width, r.Height, img.Bounds())
 		}
 		// Each variant matches what Resize makes alone, near enough: they
