@@ -36,8 +36,7 @@ type fetchSlot struct {
 
 // applyEntries applies entries in order, each once its blob is stored.
 // Blobs are fetched ahead, FetchConcurrency at a time, while the entries
-// whose blobs are in commit in order, as many at once as are ready (one
-// transaction, one fsync). It returns how many entries it stored; gap is
+// whose blobs are in commit in order, applyWindow per transaction. It returns how many entries it stored; gap is
 // set when an entry did not follow its origin's head, so the caller
 // should pull.
 func (r *Replicator) applyEntries(ctx context.Context, src source, entries []storage.LogEntry) (applied int, gap bool, err error) {
@@ -71,17 +70,24 @@ func (r *Replicator) applyEntries(ctx context.Context, src source, entries []sto
 	}()
 
 	for i := 0; i < len(slots); {
-		select {
-		case <-slots[i].done:
-		case <-ctx.Done():
-			return applied, false, ctx.Err()
-		}
-		if err := slots[i].err; err != nil {
-			return applied, false, err
-		}
-		j := i + 1
-		for j < len(slots) && j-i < applyWindow && ready(slots[j]) {
-			j++
+		// Wait for a whole window: one commit per window rather than per
+		// entry keeps a catch-up as fast as ingest. Fetches run on ahead
+		// meanwhile.
+		j := min(i+applyWindow, len(slots))
+		for k := i; k < j; k++ {
+			select {
+			case <-slots[k].done:
+			case <-ctx.Done():
+				return applied, false, ctx.Err()
+			}
+			if err := slots[k].err; err != nil {
+				if k == i {
+					return applied, false, err
+				}
+				// Apply what came before the failure.
+				j = k
+				break
+			}
 		}
 		batch := make([]storage.LogEntry, 0, j-i)
 		gone := make([]bool, 0, j-i)
@@ -97,16 +103,6 @@ func (r *Replicator) applyEntries(ctx context.Context, src source, entries []sto
 		i = j
 	}
 	return applied, false, nil
-}
-
-// ready reports whether a slot's blob is in without error.
-func ready(s *fetchSlot) bool {
-	select {
-	case <-s.done:
-		return s.err == nil
-	default:
-		return false
-	}
 }
 
 // fetchAhead fetches the blobs the slots need, in order, a bounded number

@@ -46,7 +46,7 @@ func hasPeer(pl PeerList, id string) bool {
 func TestPeerAPI_RemoveAndReadd(t *testing.T) {
 	nodes := cluster(t, 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	waitFor(t, "s1 to know every peer by id", 5*time.Second, func() bool {
+	waitFor(t, "s1 to know every peer by id", 10*time.Second, func() bool {
 		pl := a.rep.Peers()
 		return hasPeer(pl, "s2") && hasPeer(pl, "s3")
 	})
@@ -61,12 +61,12 @@ func TestPeerAPI_RemoveAndReadd(t *testing.T) {
 	if st != http.StatusOK || hasPeer(pl, "s3") {
 		t.Fatalf("DELETE s3: %d %+v", st, pl)
 	}
-	waitFor(t, "s2 to learn the removal", 5*time.Second, func() bool { return !hasPeer(b.rep.Peers(), "s3") })
-	waitFor(t, "s3 to learn it was removed", 5*time.Second, func() bool { return c.rep.Peers().Self.Removed })
+	waitFor(t, "s2 to learn the removal", 10*time.Second, func() bool { return !hasPeer(b.rep.Peers(), "s3") })
+	waitFor(t, "s3 to learn it was removed", 10*time.Second, func() bool { return c.rep.Peers().Self.Removed })
 	// s3 keeps sending heartbeats; it must not come back through them.
 	hbs := func() float64 { return counterSum(t, c.reg, "metacdn_replication_bytes_shipped_total") }
 	before := hbs()
-	waitFor(t, "s3 to keep talking", 5*time.Second, func() bool { return hbs() > before+1000 })
+	waitFor(t, "s3 to keep talking", 10*time.Second, func() bool { return hbs() > before+1000 })
 	if hasPeer(a.rep.Peers(), "s3") || hasPeer(b.rep.Peers(), "s3") {
 		t.Fatalf("removed s3 came back by gossip")
 	}
@@ -83,7 +83,7 @@ func TestPeerAPI_RemoveAndReadd(t *testing.T) {
 		t.Fatalf("POST: %d", st)
 	}
 	for _, n := range []*testNode{a, b} {
-		waitFor(t, n.id+" to know s3 again", 5*time.Second, func() bool {
+		waitFor(t, n.id+" to know s3 again", 10*time.Second, func() bool {
 			for _, p := range n.rep.Peers().Peers {
 				if p.ID == "s3" && p.State == StateAlive {
 					return true
@@ -92,7 +92,7 @@ func TestPeerAPI_RemoveAndReadd(t *testing.T) {
 			return false
 		})
 	}
-	waitFor(t, "s3 to learn it is back", 5*time.Second, func() bool { return !c.rep.Peers().Self.Removed })
+	waitFor(t, "s3 to learn it is back", 10*time.Second, func() bool { return !c.rep.Peers().Self.Removed })
 	c.put("back", []byte("s3 writes again"))
 	waitConverged(t, 10*time.Second, a, b, c)
 }
@@ -100,7 +100,7 @@ func TestPeerAPI_RemoveAndReadd(t *testing.T) {
 func TestPeerAPI_Replace(t *testing.T) {
 	nodes := cluster(t, 3)
 	a, b := nodes[0], nodes[1]
-	waitFor(t, "s1 to know s2 and s3", 5*time.Second, func() bool {
+	waitFor(t, "s1 to know s2 and s3", 10*time.Second, func() bool {
 		pl := a.rep.Peers()
 		return hasPeer(pl, "s2") && hasPeer(pl, "s3")
 	})
@@ -113,7 +113,7 @@ func TestPeerAPI_Replace(t *testing.T) {
 	if got := pl.Peers[0].Provider; got != "gcp" {
 		t.Fatalf("provider = %q, want gcp", got)
 	}
-	waitFor(t, "s2 to learn the new list", 5*time.Second, func() bool { return !hasPeer(b.rep.Peers(), "s3") })
+	waitFor(t, "s2 to learn the new list", 10*time.Second, func() bool { return !hasPeer(b.rep.Peers(), "s3") })
 
 	for _, tc := range []struct{ name, method, body string }{
 		{"BadURL", http.MethodPost, `{"url":"ftp://x"}`},

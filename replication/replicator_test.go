@@ -66,7 +66,7 @@ func TestReplicator_Bootstrap(t *testing.T) {
 	d := newTestNode(t, "s4", withPeers(a.url))
 	d.start()
 	waitConverged(t, 10*time.Second, a, b, d)
-	waitFor(t, "s2 to learn of s4", 5*time.Second, func() bool {
+	waitFor(t, "s2 to learn of s4", 10*time.Second, func() bool {
 		for _, p := range b.rep.Peers().Peers {
 			if p.ID == "s4" && p.State == StateAlive {
 				return true
@@ -75,7 +75,7 @@ func TestReplicator_Bootstrap(t *testing.T) {
 		return false
 	})
 	// And s4 knows s2 by id, though it was only given s1's URL.
-	waitFor(t, "s4 to learn of s2", 5*time.Second, func() bool {
+	waitFor(t, "s4 to learn of s2", 10*time.Second, func() bool {
 		for _, p := range d.rep.Peers().Peers {
 			if p.ID == "s2" && p.URL == b.url {
 				return true
@@ -136,14 +136,41 @@ func TestReplicator_States(t *testing.T) {
 		}
 		return ""
 	}
-	waitFor(t, "s2 alive", 5*time.Second, func() bool { return state() == StateAlive })
+	waitFor(t, "s2 alive", 10*time.Second, func() bool { return state() == StateAlive })
 	b.stop()
-	waitFor(t, "s2 suspect", 5*time.Second, func() bool { return state() == StateSuspect })
-	waitFor(t, "s2 dead", 5*time.Second, func() bool { return state() == StateDead })
+	// suspect lasts only a few intervals: a loaded machine may poll past
+	// it, so TestStateOf checks it and this waits for dead.
+	waitFor(t, "s2 dead", 10*time.Second, func() bool { return state() == StateDead })
 	b.start()
-	waitFor(t, "s2 alive again", 5*time.Second, func() bool { return state() == StateAlive })
+	waitFor(t, "s2 alive again", 10*time.Second, func() bool { return state() == StateAlive })
 	p := a.rep.Peers().Peers[0]
 	if p.LastHeartbeat == "" {
 		t.Fatalf("alive peer without last_heartbeat: %+v", p)
+	}
+}
+
+func TestStateOf(t *testing.T) {
+	r := &Replicator{cfg: Config{HeartbeatInterval: time.Second, SuspectAfter: 3, DeadAfter: 10}}
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		name      string
+		lastHeard time.Time
+		now       time.Time
+		want      string
+	}{
+		{"Fresh", t0, t0.Add(time.Second), StateAlive},
+		{"JustBeforeSuspect", t0, t0.Add(2999 * time.Millisecond), StateAlive},
+		{"Suspect", t0, t0.Add(3 * time.Second), StateSuspect},
+		{"JustBeforeDead", t0, t0.Add(9 * time.Second), StateSuspect},
+		{"Dead", t0, t0.Add(10 * time.Second), StateDead},
+		{"NeverHeard", time.Time{}, t0.Add(time.Second), StateSuspect},
+		{"NeverHeardLong", time.Time{}, t0.Add(10 * time.Second), StateDead},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.stateOf(tc.lastHeard, t0, tc.now); got != tc.want {
+				t.Fatalf("stateOf = %s, want %s", got, tc.want)
+			}
+		})
 	}
 }

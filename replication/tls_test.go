@@ -136,7 +136,7 @@ func TestTLS_MutualAuth(t *testing.T) {
 		evil.start()
 		evil.put("evil", []byte("must not spread"))
 		// Give it time to try: wait for its failed heartbeats to count.
-		waitFor(t, "evil's heartbeats to fail", 5*time.Second, func() bool {
+		waitFor(t, "evil's heartbeats to fail", 10*time.Second, func() bool {
 			return counterSum(t, evil.reg, "metacdn_replication_errors_total") >= 3
 		})
 		if _, err := nodes[0].db.Get("evil"); err == nil {
