@@ -65,6 +65,22 @@ func reconstructScaled(b *block, qt *block, n int, dst []byte, stride int) {
 		dst[0] = clip(dc)
 		return
 	}
+	if n == 2 {
+		// The 2-point IDCT is sums and differences: C(u)/2*cos(...) is
+		// +-1/(2*sqrt2) for every term, so each output is 1/8 of a signed
+		// sum of the four lowest coefficients.
+		f00 := b[0] * qt[0]
+		f01 := b[1] * qt[zigOf[1]]
+		f10 := b[8] * qt[zigOf[8]]
+		f11 := b[9] * qt[zigOf[9]]
+		a, c := f00+f10, f00-f10
+		e, g := f01+f11, f01-f11
+		dst[0] = clip8(a + e)
+		dst[1] = clip8(a - e)
+		dst[stride] = clip8(c + g)
+		dst[stride+1] = clip8(c - g)
+		return
+	}
 	cs := &scaledCos[n]
 	var f, t [4][4]float32
 	for v := 0; v < n; v++ {
@@ -94,6 +110,19 @@ func reconstructScaled(b *block, qt *block, n int, dst []byte, stride int) {
 			row[x] = clip(s)
 		}
 	}
+}
+
+// clip8 returns sum/8 + 128, rounded and clipped: the level-shifted pixel of
+// an IDCT sum of eight times its value.
+func clip8(sum int32) uint8 {
+	v := (sum+4)>>3 + 128
+	if uint32(v) > 255 {
+		if v < 0 {
+			return 0
+		}
+		return 255
+	}
+	return uint8(v)
 }
 
 func clip(v float32) uint8 {
