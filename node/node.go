@@ -131,6 +131,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnContext:    connContext,
 	}
 	n.wg.Add(1)
 	go func() {

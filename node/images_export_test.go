@@ -1,0 +1,23 @@
+package node
+
+import "metacdn/scaler"
+
+// HoldResizeSlots takes every resize slot of n, as long resizes in
+// progress would, until release is called.
+func HoldResizeSlots(n *Node) (release func()) {
+	l := n.images.limiter
+	held := 0
+	for l.TryAcquire() {
+		held++
+	}
+	return func() {
+		for range held {
+			l.Release()
+		}
+	}
+}
+
+// ImageEstimate is what n knows of client's link.
+func ImageEstimate(n *Node, client string) scaler.Estimate {
+	return n.images.est.Estimate(client)
+}
