@@ -49,6 +49,7 @@ const (
 	DefaultMaxNotFound       = 3
 	DefaultAlpha             = 0.3
 	DefaultMinThroughputSize = 64 << 10
+	DefaultThroughputTTL     = time.Minute
 	DefaultNetFloor          = time.Millisecond
 	DefaultPriceFloor        = 0.001
 	DefaultAssumedSize       = 16 << 10
@@ -95,6 +96,10 @@ type Config struct {
 	// MinThroughputSize is the smallest response body that feeds the
 	// throughput figure; smaller ones measure latency, not bandwidth.
 	MinThroughputSize int64
+	// ThroughputTTL is how long a throughput figure counts without a new
+	// transfer; after it the server is "unknown" again, so it gets the
+	// next large transfer and is measured afresh.
+	ThroughputTTL time.Duration
 	// NetFloor and PriceFloor keep the combined score's "best" divisors
 	// from being so small that noise dominates.
 	NetFloor   time.Duration
@@ -157,6 +162,7 @@ func DefaultConfig() Config {
 		MaxNotFound:       DefaultMaxNotFound,
 		Alpha:             DefaultAlpha,
 		MinThroughputSize: DefaultMinThroughputSize,
+		ThroughputTTL:     DefaultThroughputTTL,
 		NetFloor:          DefaultNetFloor,
 		PriceFloor:        DefaultPriceFloor,
 		AssumedSize:       DefaultAssumedSize,
@@ -213,6 +219,7 @@ func (c *Config) Validate() error {
 		{"DiscoveryInterval", c.DiscoveryInterval}, {"PriceInterval", c.PriceInterval},
 		{"DialTimeout", c.DialTimeout}, {"HeaderTimeout", c.HeaderTimeout},
 		{"EjectBase", c.EjectBase}, {"EjectMax", c.EjectMax}, {"NetFloor", c.NetFloor},
+		{"ThroughputTTL", c.ThroughputTTL},
 	} {
 		if d.v <= 0 {
 			return bad(d.name, "must be positive")

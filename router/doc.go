@@ -18,10 +18,12 @@
 // reused connection is an RTT sample: rtt = rtt + Alpha*(sample - rtt),
 // jitter = jitter + Alpha*(|sample - rtt| - jitter). Responses of at
 // least MinThroughputSize bytes give a throughput sample (bytes / time
-// of the body copy), smoothed the same way. A failure (connection
-// refused, timeout, 5xx, probe or real request) ejects the server for
-// EjectBase * 2^(consecutive failures - 1), at most EjectMax; after that
-// time it is probed, and returns only when a probe succeeds. A request
+// of the body copy), smoothed the same way; a throughput figure no
+// transfer refreshed for ThroughputTTL counts as unknown again. A
+// failure (connection refused, timeout, 5xx, probe or real request)
+// ejects the server for EjectBase * 2^(consecutive failures - 1), at
+// most EjectMax; after that time it is probed, and returns only when a
+// probe succeeds. A request
 // it serves without a 5xx resets the back-off. Errors never feed the RTT
 // or throughput figures, so a server that fails fast never looks fast.
 //

@@ -54,6 +54,7 @@ type stats struct {
 
 	rttSamples   atomic.Uint64
 	tputSamples  atomic.Uint64
+	tputAt       atomic.Int64 // unix nanos of the last throughput sample
 	requests     atomic.Uint64
 	failures     atomic.Uint64
 	lastFailure  atomic.Int64 // unix nanos; 0 = never
@@ -85,16 +86,37 @@ func (s *stats) observeRTT(d time.Duration, alpha float64) {
 	s.rttSamples.Add(1)
 }
 
-// observeTransfer records a successful body copy of n bytes in d.
-func (s *stats) observeTransfer(n int64, d time.Duration, alpha float64) {
+// observeTransfer records a successful body copy of n bytes in d, ending
+// at now. A figure older than ttl is replaced, not averaged with.
+func (s *stats) observeTransfer(now time.Time, n int64, d time.Duration, alpha float64, ttl time.Duration) {
 	if d <= 0 {
 		d = time.Microsecond
 	}
 	sample := float64(n) / d.Seconds()
 	s.mu.Lock()
-	s.throughput.Store(ewma(s.throughput.Load(), sample, alpha))
+	old := s.throughput.Load()
+	if s.stale(now.UnixNano(), ttl) {
+		old = math.NaN()
+	}
+	s.throughput.Store(ewma(old, sample, alpha))
+	s.tputAt.Store(now.UnixNano())
 	s.mu.Unlock()
 	s.tputSamples.Add(1)
+}
+
+// stale reports whether the throughput figure is older than ttl at now: a
+// figure nobody refreshed says little about the link today.
+func (s *stats) stale(now int64, ttl time.Duration) bool {
+	at := s.tputAt.Load()
+	return at != 0 && now-at > int64(ttl)
+}
+
+// throughputAt is the throughput figure, NaN when unknown or older than ttl.
+func (s *stats) throughputAt(now int64, ttl time.Duration) float64 {
+	if s.stale(now, ttl) {
+		return math.NaN()
+	}
+	return s.throughput.Load()
 }
 
 // fail records a failure (refused, timed out, 5xx) at now and ejects the

@@ -61,10 +61,24 @@ func TestStats_RTT(t *testing.T) {
 
 func TestStats_Throughput(t *testing.T) {
 	s := newStats()
-	s.observeTransfer(1e6, time.Second, .5)
-	s.observeTransfer(3e6, time.Second, .5)
+	t0 := time.Unix(1000, 0)
+	s.observeTransfer(t0, 1e6, time.Second, .5, time.Minute)
+	s.observeTransfer(t0.Add(time.Second), 3e6, time.Second, .5, time.Minute)
 	if got, want := s.throughput.Load(), 2e6; got != want {
 		t.Fatalf("throughput=%v, want %v", got, want)
+	}
+	// Unrefreshed for longer than the TTL, the figure is unknown again...
+	later := t0.Add(2 * time.Minute).UnixNano()
+	if got := s.throughputAt(later, time.Minute); !math.IsNaN(got) {
+		t.Fatalf("throughput %v after its TTL, want unknown", got)
+	}
+	if got := s.throughputAt(later, time.Hour); got != 2e6 {
+		t.Fatalf("throughput %v within a longer TTL, want 2e6", got)
+	}
+	// ...and the next sample replaces it instead of averaging with it.
+	s.observeTransfer(t0.Add(2*time.Minute), 8e6, time.Second, .5, time.Minute)
+	if got, want := s.throughput.Load(), 8e6; got != want {
+		t.Fatalf("throughput=%v after a stale figure, want %v", got, want)
 	}
 }
 

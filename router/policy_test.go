@@ -141,7 +141,7 @@ func benchRouter(b *testing.B, n int, p Policy) *Router {
 	rt.setPrices(pt)
 	for i, s := range rt.Servers() {
 		s.st.observeRTT(time.Duration(1+i%17)*time.Millisecond, 0.3)
-		s.st.observeTransfer(1<<20, time.Duration(1+i%7)*time.Millisecond, 0.3)
+		s.st.observeTransfer(time.Now(), 1<<20, time.Duration(1+i%7)*time.Millisecond, 0.3, time.Minute)
 	}
 	return rt
 }

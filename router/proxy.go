@@ -265,7 +265,7 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request, d *decision, s *
 		panic(http.ErrAbortHandler)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && n >= rt.cfg.MinThroughputSize {
-		s.st.observeTransfer(n, elapsed, rt.cfg.Alpha)
+		s.st.observeTransfer(rt.now(), n, elapsed, rt.cfg.Alpha, rt.cfg.ThroughputTTL)
 	}
 	rt.finish(d, s, resp.StatusCode)
 }

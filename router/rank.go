@@ -31,11 +31,11 @@ func (rk *ranking) release() {
 	rankingPool.Put(rk)
 }
 
-func metricsOf(s *Server) Metrics {
+func metricsOf(s *Server, now int64, ttl time.Duration) Metrics {
 	m := Metrics{
 		RTT:        s.st.rtt.Load(),
 		Jitter:     s.st.jitter.Load(),
-		Throughput: s.st.throughput.Load(),
+		Throughput: s.st.throughputAt(now, ttl),
 		Egress:     math.NaN(),
 		ServerHour: math.NaN(),
 	}
@@ -48,10 +48,11 @@ func metricsOf(s *Server) Metrics {
 // rank scores the servers of t for a request of size bytes.
 func (rt *Router) rank(t *table, ps *policyState, size int64) *ranking {
 	rk := rankingPool.Get().(*ranking)
+	now := rt.now().UnixNano()
 	for _, s := range t.servers {
 		if s.candidate() {
 			rk.servers = append(rk.servers, s)
-			rk.ms = append(rk.ms, metricsOf(s))
+			rk.ms = append(rk.ms, metricsOf(s, now, rt.cfg.ThroughputTTL))
 		}
 	}
 	rk.healthy = len(rk.servers)

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -55,10 +56,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	_ = stdout
+	if lc.cpuprofile != "" {
+		f, err := os.Create(lc.cpuprofile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	return router.Run(ctx, cfg, logger)
 }
 
-type logConfig struct{ level, format string }
+type logConfig struct{ level, format, cpuprofile string }
 
 func parseFlags(args []string, stderr io.Writer) (router.Config, logConfig, error) {
 	cfg := router.DefaultConfig()
@@ -85,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (router.Config, logConfig, erro
 	fs.StringVar(&cfg.TLSCA, "tls-ca", "", "cluster CA `FILE` that signed the servers' certificates")
 	fs.StringVar(&lc.level, "log-level", lc.level, "debug, info, warn or error")
 	fs.StringVar(&lc.format, "log-format", lc.format, "text or json")
+	fs.StringVar(&lc.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE` until the proxy stops (for performance work)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: proxy --server URL [--priceinfo URL] [--policy network|price|combined] [flags]\n\n"+
 			"Routes http://LISTEN/v1/... (reverse mode) and absolute-form proxy requests\n"+

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Measures what the routing proxy costs on this machine and compares it
+# with nginx proxy_pass in front of the same server. Prints a markdown
+# table of requests/s (wrk -c CONNS) and median latency (wrk -c 1) for a
+# 10 KiB and a 1 MiB object, fetched:
+#
+#   direct  from one metacdn server
+#   nginx   through nginx proxy_pass (HTTP/1.1 keepalive upstream pool)
+#   proxy   through cmd/proxy (--policy network) in front of the server
+#
+# Everything runs on loopback ports in a temporary directory removed on
+# exit; rounds are interleaved so no side always runs on a hotter machine.
+# Knobs (environment): DURATION=5s THREADS=1 CONNS=32 ROUNDS=3
+# NGINX_WORKERS=1 BENCH_TMP=DIR.
+set -euo pipefail
+
+DURATION=${DURATION:-5s}
+THREADS=${THREADS:-1}
+CONNS=${CONNS:-32}
+ROUNDS=${ROUNDS:-3}
+NGINX_WORKERS=${NGINX_WORKERS:-1}
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
+
+tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/metacdn-proxy-bench.XXXXXX")
+chmod 755 "$tmp"
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "$*" >&2; }
+
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "no free port" >&2
+  return 1
+}
+
+wait_http() {
+  for _ in $(seq 200); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "$1 did not come up" >&2
+  return 1
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.3f", n }'
+}
+
+log "building server and proxy"
+mkdir -p "$tmp/bin"
+go build -o "$tmp/bin/" ./cmd/server ./cmd/proxy
+
+sport=$(free_port)
+surl="http://127.0.0.1:$sport"
+"$tmp/bin/server" --id bench --listen "127.0.0.1:$sport" --data "$tmp/data" --provider aws \
+  --log-level warn 2>"$tmp/server.log" &
+pids+=($!)
+wait_http "$surl/healthz"
+
+nport=$(free_port)
+nurl="http://127.0.0.1:$nport"
+mkdir -p "$tmp/nginx/logs"
+cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes $NGINX_WORKERS;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  upstream cdn {
+    server 127.0.0.1:$sport;
+    keepalive 256;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$nport;
+    location / {
+      proxy_pass http://cdn;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering on;
+    }
+  }
+}
+EOF
+"$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/logs/stderr.log" &
+pids+=($!)
+
+pport=$(free_port)
+purl="http://127.0.0.1:$pport"
+"$tmp/bin/proxy" --listen "127.0.0.1:$pport" --server "$surl" --policy network --log-level warn 2>"$tmp/proxy.log" &
+pids+=($!)
+
+sizes=(10240 1048576)
+names=(10KiB 1MiB)
+for i in "${!sizes[@]}"; do
+  head -c "${sizes[$i]}" /dev/urandom >"$tmp/${names[$i]}.bin"
+  curl -fsS -o /dev/null -T "$tmp/${names[$i]}.bin" "$surl/v1/objects/bench/${names[$i]}.bin"
+done
+wait_http "$nurl/v1/objects/bench/10KiB.bin"
+wait_http "$purl/v1/objects/bench/10KiB.bin"
+for n in "${names[@]}"; do
+  for u in "$surl" "$nurl" "$purl"; do
+    curl -fsS -o "$tmp/check" "$u/v1/objects/bench/$n.bin"
+    cmp -s "$tmp/check" "$tmp/$n.bin" || { echo "$u served wrong bytes for $n" >&2; exit 1; }
+  done
+done
+
+url_of() { case $1 in direct) echo "$surl" ;; nginx) echo "$nurl" ;; proxy) echo "$purl" ;; esac; }
+whos=(direct nginx proxy)
+
+# run WHO NAME CONNS -> "rps p50 p99"
+run() {
+  local out="$tmp/wrk.out"
+  wrk -t"$THREADS" -c"$3" -d"$DURATION" --latency "$(url_of "$1")/v1/objects/bench/$2.bin" >"$out"
+  if grep -q 'Non-2xx' "$out"; then
+    echo "wrk got error answers from $1:" >&2
+    cat "$out" >&2
+    exit 1
+  fi
+  echo "$(awk '/^Requests\/sec:/ {print $2}' "$out") $(to_ms "$(awk '$1 == "50%" {print $2}' "$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")"
+}
+
+log "warm-up"
+for n in "${names[@]}"; do for w in "${whos[@]}"; do wrk -t1 -c"$CONNS" -d1s "$(url_of "$w")/v1/objects/bench/$n.bin" >/dev/null; done; done
+
+for r in $(seq "$ROUNDS"); do
+  for n in "${names[@]}"; do
+    order=("${whos[@]}")
+    [ $((r % 2)) -eq 0 ] && order=(proxy nginx direct)
+    for w in "${order[@]}"; do
+      read -r rps p50 p99 <<<"$(run "$w" "$n" "$CONNS")"
+      echo "$rps" >>"$tmp/rps.$w.$n"
+      read -r _ l50 l99 <<<"$(run "$w" "$n" 1)"
+      echo "$l50" >>"$tmp/lat.$w.$n"
+      log "  round $r $n $w: $rps req/s at -c$CONNS; p50 $l50 ms at -c1"
+    done
+  done
+done
+
+cores=$(nproc)
+echo "## Proxy benchmark"
+echo
+echo "- $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $cores cores, $(go version | awk '{print $3}'), $("$NGINX" -v 2>&1 | sed 's/.*: //')"
+echo "- wrk -t$THREADS, $DURATION per run, $ROUNDS rounds interleaved, medians shown; wrk, nginx (worker_processes $NGINX_WORKERS), the proxy and the server share the $cores cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| object | via | req/s at -c$CONNS | vs direct | p50 at -c1 (ms) | added p50 (ms) |"
+echo "|---|---|---:|---:|---:|---:|"
+for n in "${names[@]}"; do
+  drps=$(median <"$tmp/rps.direct.$n")
+  dlat=$(median <"$tmp/lat.direct.$n")
+  for w in "${whos[@]}"; do
+    rps=$(median <"$tmp/rps.$w.$n")
+    lat=$(median <"$tmp/lat.$w.$n")
+    awk -v n="$n" -v w="$w" -v r="$rps" -v d="$drps" -v l="$lat" -v dl="$dlat" \
+      'BEGIN {printf "| %s | %s | %.0f | %.2fx | %.3f | %+.3f |\n", n, w, r, r / d, l, l - dl}'
+  done
+done
