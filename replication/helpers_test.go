@@ -7,6 +7,8 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -127,7 +129,8 @@ func (n *testNode) start() {
 	if n.serverTLS != nil {
 		ln = tls.NewListener(ln, n.serverTLS)
 	}
-	n.srv = &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second}
+	n.srv = &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: log.New(io.Discard, "", 0)} // refused handshakes are expected in TLS tests
 	go n.srv.Serve(ln)
 	r.Start(context.Background())
 	n.up = true

@@ -142,7 +142,7 @@ func (r *Replicator) pushLoop(ctx context.Context, m *member) {
 				v := r.view(m)
 				r.met.errors.WithLabelValues(v.id, "push").Inc()
 				r.log.Debug("push failed", "peer", v.id, "err", err)
-				if !sleep(ctx, bo.next()) {
+				if !sleep(ctx, bo.next(), m.revivePush) {
 					return
 				}
 				continue
@@ -220,7 +220,7 @@ func (r *Replicator) pullLoop(ctx context.Context, m *member) {
 			v := r.view(m)
 			r.met.errors.WithLabelValues(v.id, "pull").Inc()
 			r.log.Debug("pull failed", "peer", v.id, "err", err)
-			if !sleep(ctx, bo.next()) {
+			if !sleep(ctx, bo.next(), m.revivePull) {
 				return
 			}
 			continue

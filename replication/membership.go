@@ -29,6 +29,10 @@ type member struct {
 	lagSeconds float64
 	pushWake   chan struct{}
 	pullWake   chan struct{}
+	// revivePush and revivePull cut a back-off short when the member
+	// comes back to life.
+	revivePush chan struct{}
+	revivePull chan struct{}
 	stop       func() // stops its loops; nil when none run
 }
 
@@ -43,7 +47,8 @@ type pendingPeer struct {
 }
 
 func newMember(row storage.Peer, now time.Time) *member {
-	return &member{row: row, tracked: now, pushWake: make(chan struct{}, 1), pullWake: make(chan struct{}, 1)}
+	return &member{row: row, tracked: now, pushWake: make(chan struct{}, 1), pullWake: make(chan struct{}, 1),
+		revivePush: make(chan struct{}, 1), revivePull: make(chan struct{}, 1)}
 }
 
 // newer orders two versions of one row: the larger version wins; at equal
@@ -266,6 +271,8 @@ func (r *Replicator) observe(hb *wire.Heartbeat, via string) error {
 	}
 	if r.stateOf(m.lastHeard, m.tracked, now) != StateAlive {
 		wake(m.pushWake)
+		wake(m.revivePush)
+		wake(m.revivePull)
 	}
 	m.lastHeard = now
 	m.heads = maps.Clone(hb.GetHeads())

@@ -172,16 +172,18 @@ func (r *Replicator) stopLoopsLocked(m *member) {
 	}
 }
 
-// sleep waits d or until ctx is done; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or less if cut is signalled, or until ctx is done; it
+// reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration, cut <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
-		return true
+	case <-cut:
 	}
+	return true
 }
 
 // backoff doubles the wait after each failure up to maxBackoff.

@@ -59,6 +59,7 @@ func TestReplicator_Bootstrap(t *testing.T) {
 	for i := range 30 {
 		a.put(fmt.Sprintf("k%d", i), randBytes(uint64(i), 3000))
 	}
+	waitConverged(t, 10*time.Second, a, b)
 	b.put("k1", []byte("b wins k1"))
 	b.del("k2")
 	waitConverged(t, 10*time.Second, a, b)
