@@ -83,20 +83,35 @@ func (s *imageService) observe(r *http.Request, bytes int64, start time.Time) {
 	}
 	client := clientKey(r)
 	cs, sc, ok := rawConn(r)
-	if !ok || !readTCP(sc).ok {
+	var first tcpStats
+	if ok {
+		first = readTCP(sc)
+	}
+	if !first.ok {
 		s.est.Observe(client, bytes, time.Since(start))
+		return
+	}
+	if delivered(first) {
+		if s.learnTCP(client, cs, first) {
+			s.est.Observe(client, bytes, time.Since(start))
+		}
 		return
 	}
 	select {
 	case s.watchers <- struct{}{}:
 	default:
-		return // enough being watched; this one goes unmeasured
+		// Enough being watched: learn what has been delivered so far.
+		s.learnTCP(client, cs, first)
+		return
 	}
 	s.wg.Go(func() {
 		defer func() { <-s.watchers }()
-		s.watchDelivery(client, cs, sc, bytes, start)
+		s.watchDelivery(client, cs, sc, bytes, start, first)
 	})
 }
+
+// delivered reports whether everything written has been acknowledged.
+func delivered(st tcpStats) bool { return st.unacked == 0 && st.notSent == 0 }
 
 // Bounds of a delivery watch.
 const (
@@ -105,7 +120,9 @@ const (
 	watchLimit = 30 * time.Second       // give up on a stalled client
 )
 
-func (s *imageService) watchDelivery(client string, cs *connState, sc syscall.Conn, bytes int64, start time.Time) {
+// watchDelivery reads the socket until the answer is acknowledged in full,
+// starting from last, the read taken as the handler finished writing.
+func (s *imageService) watchDelivery(client string, cs *connState, sc syscall.Conn, bytes int64, start time.Time, last tcpStats) {
 	t := time.NewTimer(watchFirst)
 	defer t.Stop()
 	pause := watchFirst
@@ -117,9 +134,15 @@ func (s *imageService) watchDelivery(client string, cs *connState, sc syscall.Co
 		}
 		st := readTCP(sc)
 		if !st.ok {
-			return // closed
+			// Closed: a client making one request per connection closes
+			// it as soon as the last byte is in, often before a read sees
+			// everything acknowledged. The last read, at most watchMax
+			// old, still carries a rate of this response's delivery.
+			s.learnTCP(client, cs, last)
+			return
 		}
-		if st.unacked == 0 && st.notSent == 0 {
+		last = st
+		if delivered(st) {
 			if s.learnTCP(client, cs, st) {
 				s.est.Observe(client, bytes, time.Since(start))
 			}
