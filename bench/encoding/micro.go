@@ -64,41 +64,52 @@ func timeLoop(minDur time.Duration, f func() error) (int, float64, float64, erro
 	return iters, float64(el.Nanoseconds()) / float64(iters), float64(m1.TotalAlloc-m0.TotalAlloc) / float64(iters), nil
 }
 
-// measureCodec times encoding and decoding of m in enc, warmup+reps times
-// each; the first warmup repetitions are not returned. check, if set, is
-// given the decoded message to verify.
-func measureCodec(enc wire.Encoding, kind string, size int, m proto.Message, reps, warmup int, minDur time.Duration, check func(proto.Message) error) ([]MicroRow, error) {
-	b, err := enc.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s %d: marshal: %w", enc, kind, size, err)
+// measureCodecs times encoding and decoding of m in both encodings,
+// warmup+reps times each, alternating the encodings within each
+// repetition so that load from elsewhere falls on both alike; warm-up
+// repetitions are not returned. check, if set, is given each decoded
+// message to verify.
+func measureCodecs(kind string, size int, m proto.Message, reps, warmup int, minDur time.Duration, check func(wire.Encoding, proto.Message) error) ([]MicroRow, error) {
+	encs := []wire.Encoding{wire.JSON, wire.Protobuf}
+	encoded := map[wire.Encoding][]byte{}
+	for _, enc := range encs {
+		b, err := enc.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s %d: marshal: %w", enc, kind, size, err)
+		}
+		encoded[enc] = b
 	}
 	var rows []MicroRow
 	for rep := -warmup; rep < reps; rep++ {
-		iters, ns, alloc, err := timeLoop(minDur, func() error {
-			_, err := enc.Marshal(m)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if rep >= 0 {
-			rows = append(rows, MicroRow{Encoding: string(enc), Kind: kind, Size: size, Op: "encode", Rep: rep, Iters: iters, NsPerOp: ns, MsgBytes: len(b), AllocPerOp: alloc})
-		}
-		var last proto.Message
-		iters, ns, alloc, err = timeLoop(minDur, func() error {
-			last = m.ProtoReflect().New().Interface()
-			return enc.Unmarshal(b, last)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("%s %s %d: unmarshal: %w", enc, kind, size, err)
-		}
-		if check != nil {
-			if err := check(last); err != nil {
-				return nil, fmt.Errorf("%s %s %d: %w", enc, kind, size, err)
+		for i := range encs {
+			enc := encs[(i+rep+warmup)%len(encs)]
+			b := encoded[enc]
+			iters, ns, alloc, err := timeLoop(minDur, func() error {
+				_, err := enc.Marshal(m)
+				return err
+			})
+			if err != nil {
+				return nil, err
 			}
-		}
-		if rep >= 0 {
-			rows = append(rows, MicroRow{Encoding: string(enc), Kind: kind, Size: size, Op: "decode", Rep: rep, Iters: iters, NsPerOp: ns, MsgBytes: len(b), AllocPerOp: alloc})
+			if rep >= 0 {
+				rows = append(rows, MicroRow{Encoding: string(enc), Kind: kind, Size: size, Op: "encode", Rep: rep, Iters: iters, NsPerOp: ns, MsgBytes: len(b), AllocPerOp: alloc})
+			}
+			var last proto.Message
+			iters, ns, alloc, err = timeLoop(minDur, func() error {
+				last = m.ProtoReflect().New().Interface()
+				return enc.Unmarshal(b, last)
+			})
+			if err != nil {
+				return nil, fmt.Errorf("%s %s %d: unmarshal: %w", enc, kind, size, err)
+			}
+			if check != nil {
+				if err := check(enc, last); err != nil {
+					return nil, fmt.Errorf("%s %s %d: %w", enc, kind, size, err)
+				}
+			}
+			if rep >= 0 {
+				rows = append(rows, MicroRow{Encoding: string(enc), Kind: kind, Size: size, Op: "decode", Rep: rep, Iters: iters, NsPerOp: ns, MsgBytes: len(b), AllocPerOp: alloc})
+			}
 		}
 	}
 	return rows, nil
@@ -175,45 +186,27 @@ var ControlOrder = []string{"upload-open", "upload-ack", "push-1", "heartbeat", 
 // trips as it goes.
 func RunMicro(cfg Config, contents map[string]map[int][]byte, checks *Checks, logf func(string, ...any)) ([]MicroRow, error) {
 	var rows []MicroRow
+	encs := []wire.Encoding{wire.JSON, wire.Protobuf}
 	for _, size := range cfg.Sizes {
 		for _, kind := range Kinds {
 			content := contents[kind][size]
 			m := uploadMessage(kind, content)
-			for _, enc := range []wire.Encoding{wire.JSON, wire.Protobuf} {
+			for _, enc := range encs {
 				if _, err := checkSizes(checks, enc, kind, m); err != nil {
 					return nil, err
 				}
-				verified := false
-				r, err := measureCodec(enc, kind, size, m, cfg.Reps, cfg.Warmup, cfg.MicroTime, func(got proto.Message) error {
-					if verified {
-						return nil
-					}
-					verified = true
-					g := got.(*wire.UploadRequest)
-					ok := bytes.Equal(g.Content, content) && g.Sha256 == m.Sha256 && g.Key == m.Key
-					checks.Hard(ok, "roundtrip/"+string(enc), "%s %d B: decoded message equals the encoded one", kind, size)
-					if !ok {
-						return fmt.Errorf("decoded content differs from the source")
-					}
-					return nil
-				})
-				if err != nil {
-					return nil, err
-				}
-				rows = append(rows, r...)
-				logf("micro %-8s %-6s %9d B: encode %s, decode %s, %d B", enc, kind, size,
-					fmtNs(medianOf(r, "encode")), fmtNs(medianOf(r, "decode")), r[0].MsgBytes)
 			}
-		}
-	}
-	msgs := controlMessages()
-	for _, name := range ControlOrder {
-		for _, enc := range []wire.Encoding{wire.JSON, wire.Protobuf} {
-			m := msgs[name]
-			r, err := measureCodec(enc, name, 0, m, cfg.Reps, cfg.Warmup, cfg.MicroTime/4, func(got proto.Message) error {
-				if !proto.Equal(got, m) {
-					checks.Hard(false, "roundtrip/"+string(enc), "%s: decoded message differs", name)
-					return fmt.Errorf("%s: decoded message differs", name)
+			verified := map[wire.Encoding]bool{}
+			r, err := measureCodecs(kind, size, m, cfg.Reps, cfg.Warmup, cfg.MicroTime, func(enc wire.Encoding, got proto.Message) error {
+				if verified[enc] {
+					return nil
+				}
+				verified[enc] = true
+				g := got.(*wire.UploadRequest)
+				ok := bytes.Equal(g.Content, content) && g.Sha256 == m.Sha256 && g.Key == m.Key
+				checks.Hard(ok, "roundtrip/"+string(enc), "%s %d B: decoded message equals the encoded one", kind, size)
+				if !ok {
+					return fmt.Errorf("decoded content differs from the source")
 				}
 				return nil
 			})
@@ -221,16 +214,46 @@ func RunMicro(cfg Config, contents map[string]map[int][]byte, checks *Checks, lo
 				return nil, err
 			}
 			rows = append(rows, r...)
-			logf("micro %-8s %-11s: encode %s, decode %s, %d B", enc, name, fmtNs(medianOf(r, "encode")), fmtNs(medianOf(r, "decode")), r[0].MsgBytes)
+			for _, enc := range encs {
+				logf("micro %-8s %-6s %9d B: encode %s, decode %s, %d B", enc, kind, size,
+					fmtNs(medianOf(r, enc, "encode")), fmtNs(medianOf(r, enc, "decode")), msgBytes(r, enc))
+			}
+		}
+	}
+	msgs := controlMessages()
+	for _, name := range ControlOrder {
+		m := msgs[name]
+		r, err := measureCodecs(name, 0, m, cfg.Reps, cfg.Warmup, cfg.MicroTime/4, func(enc wire.Encoding, got proto.Message) error {
+			if !proto.Equal(got, m) {
+				checks.Hard(false, "roundtrip/"+string(enc), "%s: decoded message differs", name)
+				return fmt.Errorf("%s: decoded message differs", name)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r...)
+		for _, enc := range encs {
+			logf("micro %-8s %-11s: encode %s, decode %s, %d B", enc, name, fmtNs(medianOf(r, enc, "encode")), fmtNs(medianOf(r, enc, "decode")), msgBytes(r, enc))
 		}
 	}
 	return rows, nil
 }
 
-func medianOf(rows []MicroRow, op string) float64 {
+func msgBytes(rows []MicroRow, enc wire.Encoding) int {
+	for _, r := range rows {
+		if r.Encoding == string(enc) {
+			return r.MsgBytes
+		}
+	}
+	return 0
+}
+
+func medianOf(rows []MicroRow, enc wire.Encoding, op string) float64 {
 	var xs []float64
 	for _, r := range rows {
-		if r.Op == op {
+		if r.Op == op && r.Encoding == string(enc) {
 			xs = append(xs, r.NsPerOp)
 		}
 	}

@@ -95,6 +95,7 @@ func RssAnon(pid int) (int64, error) {
 // PeakSampler samples RssAnon of a process every few milliseconds and
 // keeps the largest value: Linux keeps a peak only for the whole RSS.
 type PeakSampler struct {
+	once sync.Once
 	pid  int
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -133,11 +134,14 @@ func (s *PeakSampler) sample() {
 	s.mu.Unlock()
 }
 
-// Stop samples once more, stops and returns the peak in bytes.
+// Stop samples once more, stops and returns the peak in bytes. Later
+// calls return the same peak.
 func (s *PeakSampler) Stop() int64 {
-	close(s.stop)
-	s.wg.Wait()
-	s.sample()
+	s.once.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		s.sample()
+	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.peak

@@ -51,8 +51,10 @@ type HeartbeatRow struct {
 
 // cluster is three servers that know each other through their links.
 type cluster struct {
+	enc     wire.Encoding
 	servers []*Server
 	links   []*Link
+	up      *node.Uploader // to the first server, directly
 }
 
 func (c *cluster) close() {
@@ -118,163 +120,209 @@ func startCluster(ctx context.Context, cfg Config, spec LinkSpec, enc wire.Encod
 
 // RunReplication measures, per server encoding, the idle heartbeat
 // traffic, the lag of single objects of each size, and a burst of small
-// objects.
+// objects. Both clusters (one per encoding) run at once and the
+// repetitions alternate between them, so that load from elsewhere falls
+// on both alike.
 func RunReplication(ctx context.Context, cfg Config, spec LinkSpec, sizes []int, contents map[string]map[int][]byte, checks *Checks, logf func(string, ...any)) ([]ReplRow, []BurstRow, []HeartbeatRow, error) {
-	var rows []ReplRow
-	var bursts []BurstRow
-	var beats []HeartbeatRow
+	dir, err := os.MkdirTemp(cfg.WorkDir, "repl-")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer os.RemoveAll(dir)
+	var clusters []*cluster
+	defer func() {
+		for _, c := range clusters {
+			c.close()
+		}
+	}()
 	for _, enc := range []wire.Encoding{wire.JSON, wire.Protobuf} {
-		r, b, h, err := replicationCell(ctx, cfg, spec, enc, sizes, contents, checks, logf)
+		d := dir + "/" + string(enc)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, nil, nil, err
+		}
+		c, err := startCluster(ctx, cfg, spec, enc, d)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("replication %s %s: %w", spec.Name, enc, err)
 		}
-		rows, bursts, beats = append(rows, r...), append(bursts, b...), append(beats, h)
+		c.enc = enc
+		// The client uploads to s1 directly: only the servers' traffic is
+		// on the links.
+		c.up = &node.Uploader{Server: c.servers[0].Direct(), Encoding: enc, Client: &http.Client{Timeout: 10 * time.Minute}}
+		clusters = append(clusters, c)
 	}
-	return rows, bursts, beats, nil
-}
 
-func replicationCell(ctx context.Context, cfg Config, spec LinkSpec, enc wire.Encoding, sizes []int, contents map[string]map[int][]byte, checks *Checks, logf func(string, ...any)) ([]ReplRow, []BurstRow, HeartbeatRow, error) {
-	var hb HeartbeatRow
-	dir, err := os.MkdirTemp(cfg.WorkDir, "repl-")
-	if err != nil {
-		return nil, nil, hb, err
-	}
-	defer os.RemoveAll(dir)
-	c, err := startCluster(ctx, cfg, spec, enc, dir)
-	if err != nil {
-		return nil, nil, hb, err
-	}
-	defer c.close()
-
-	// Idle: only heartbeats and anti-entropy pulls cross the links.
-	b0, t0 := c.peerBytes(), time.Now()
+	// Idle: only heartbeats and anti-entropy pulls cross the links. Both
+	// clusters are measured over the same seconds.
+	var beats []HeartbeatRow
+	b0, t0 := []int64{clusters[0].peerBytes(), clusters[1].peerBytes()}, time.Now()
 	select {
 	case <-ctx.Done():
-		return nil, nil, hb, ctx.Err()
+		return nil, nil, nil, ctx.Err()
 	case <-time.After(cfg.IdleTime):
 	}
 	el := time.Since(t0).Seconds()
-	hb = HeartbeatRow{Link: spec.Name, Encoding: string(enc), Seconds: el, BytesPerSec: float64(c.peerBytes()-b0) / el}
-	logf("replication %-8s %-8s idle: %.0f B/s between servers", spec.Name, enc, hb.BytesPerSec)
+	for i, c := range clusters {
+		hb := HeartbeatRow{Link: spec.Name, Encoding: string(c.enc), Seconds: el, BytesPerSec: float64(c.peerBytes()-b0[i]) / el}
+		beats = append(beats, hb)
+		logf("replication %-8s %-8s idle: %.0f B/s between servers", spec.Name, c.enc, hb.BytesPerSec)
+	}
 
-	// The client uploads to s1 directly: only the servers' traffic is on
-	// the links.
-	up := &node.Uploader{Server: c.servers[0].Direct(), Encoding: enc, Client: &http.Client{Timeout: 10 * time.Minute}}
-	poll := &http.Client{Timeout: 10 * time.Second}
-	verify := &http.Client{Timeout: 5 * time.Minute}
 	stamp := uint64(2 << 40)
 	var rows []ReplRow
 	for _, size := range sizes {
 		base := contents[KindRandom][size]
-		var lags []float64
 		for rep := -cfg.Warmup; rep < cfg.Reps; rep++ {
-			stamp++
-			content := Stamp(KindRandom, base, stamp)
-			key := fmt.Sprintf("repl/%d/%d", size, rep+cfg.Warmup)
-			pb0 := c.peerBytes()
-			_, sum, err := uploadOne(ctx, up, KindRandom, content, key)
-			if err != nil {
-				return nil, nil, hb, err
-			}
-			ack := time.Now()
-			lag2, lag3, err := waitReplicated(ctx, poll, c.servers[1:], key, sum, ack, cfg.ReplTimeout)
-			if err != nil {
-				return nil, nil, hb, err
-			}
-			pb := c.peerBytes() - pb0
-			for _, s := range c.servers[1:] {
-				got, err := getDigest(ctx, verify, s.Direct(), key)
+			for i := range clusters {
+				c := clusters[(i+rep+cfg.Warmup)%len(clusters)] // alternate which goes first
+				stamp++
+				row, err := replicateOne(ctx, cfg, spec, c, size, Stamp(KindRandom, base, stamp), fmt.Sprintf("repl/%d/%d", size, rep+cfg.Warmup), checks)
 				if err != nil {
-					return nil, nil, hb, err
+					return nil, nil, nil, fmt.Errorf("replication %s %s %d B: %w", spec.Name, c.enc, size, err)
 				}
-				if !checks.Hard(got == sum, "replica-digest", "%s %s %d B: %s serves the uploaded bytes", spec.Name, enc, size, s.ID) {
-					return nil, nil, hb, fmt.Errorf("%s on %s: digest %s, source %s", key, s.ID, got, sum)
+				if rep >= 0 {
+					row.Rep = rep
+					rows = append(rows, row)
 				}
 			}
-			// Both peers fetch the blob from s1 as raw bytes, whatever the
-			// encoding: at least two copies of the content cross the links.
-			checks.Hard(pb >= int64(2*size), "peer-bytes", "%s %s %d B: %d B between servers (want >= 2 x content)", spec.Name, enc, size, pb)
-			if rep < 0 {
-				continue
-			}
-			lag := max(lag2, lag3)
-			lags = append(lags, float64(lag))
-			rows = append(rows, ReplRow{Link: spec.Name, Encoding: string(enc), Size: size, Rep: rep,
-				LagNs: float64(lag), Lag2Ns: float64(lag2), Lag3Ns: float64(lag3), PeerBytes: float64(pb), Load: LoadAvg()})
 		}
-		s := Summarize(lags)
-		checks.Soft(s.CV <= 0.3 && s.Outliers == 0, "repl-noise/"+string(enc), "%s %d B: replication lag cv %.1f%%, %d outliers (want cv <= 30%%, none)", spec.Name, size, 100*s.CV, s.Outliers)
-		logf("replication %-8s %-8s %9d B: lag %s (cv %.1f%%)", spec.Name, enc, size, fmtNs(s.Median), 100*s.CV)
+		for _, c := range clusters {
+			var lags []float64
+			for _, r := range rows {
+				if r.Size == size && r.Encoding == string(c.enc) {
+					lags = append(lags, r.LagNs)
+				}
+			}
+			s := Summarize(lags)
+			checks.Soft(s.CV <= 0.3 && s.Outliers == 0, "repl-noise/"+string(c.enc), "%s %d B: replication lag cv %.1f%%, %d outliers (want cv <= 30%%, none)", spec.Name, size, 100*s.CV, s.Outliers)
+			logf("replication %-8s %-8s %9d B: lag %s (cv %.1f%%)", spec.Name, c.enc, size, fmtNs(s.Median), 100*s.CV)
+		}
 	}
 
 	// Burst: small objects back to back, where the log entries and pushes
 	// (the messages --encoding chooses) are a larger share of the work.
 	var bursts []BurstRow
-	base := contents[KindRandom][cfg.BurstSize]
 	for rep := -cfg.Warmup; rep < cfg.Reps; rep++ {
-		pb0 := c.peerBytes()
-		var cpu0 []time.Duration
-		var peaks []*PeakSampler
-		for _, s := range c.servers {
-			t, err := SchedTime(s.Pid())
+		for i := range clusters {
+			c := clusters[(i+rep+cfg.Warmup)%len(clusters)]
+			row, err := burst(ctx, cfg, spec, c, contents[KindRandom][cfg.BurstSize], rep+cfg.Warmup, &stamp, checks)
 			if err != nil {
-				return nil, nil, hb, err
+				return nil, nil, nil, fmt.Errorf("replication burst %s %s: %w", spec.Name, c.enc, err)
 			}
-			cpu0 = append(cpu0, t)
-			peaks = append(peaks, StartPeakSampler(s.Pid(), 5*time.Millisecond))
-		}
-		start := time.Now()
-		var last, lastSum string
-		for i := range cfg.BurstObjects {
-			stamp++
-			last = fmt.Sprintf("burst/%d/%d", rep+cfg.Warmup, i)
-			if _, lastSum, err = uploadOne(ctx, up, KindRandom, Stamp(KindRandom, base, stamp), last); err != nil {
-				return nil, nil, hb, err
+			if rep >= 0 {
+				row.Rep = rep
+				bursts = append(bursts, row)
 			}
 		}
-		ack := time.Now()
-		l2, l3, err := waitReplicated(ctx, poll, c.servers[1:], last, lastSum, ack, cfg.ReplTimeout)
+	}
+	for _, c := range clusters {
+		var ops []float64
+		for _, b := range bursts {
+			if b.Encoding == string(c.enc) {
+				ops = append(ops, b.ObjectsPS)
+			}
+		}
+		s := Summarize(ops)
+		logf("replication %-8s %-8s burst %d x %d B: %.0f objects/s (cv %.1f%%)", spec.Name, c.enc, cfg.BurstObjects, cfg.BurstSize, s.Median, 100*s.CV)
+	}
+	return rows, bursts, beats, nil
+}
+
+// replicateOne uploads content to the cluster's first server and waits
+// until both others serve it.
+func replicateOne(ctx context.Context, cfg Config, spec LinkSpec, c *cluster, size int, content []byte, key string, checks *Checks) (ReplRow, error) {
+	poll := &http.Client{Timeout: 10 * time.Second}
+	verify := &http.Client{Timeout: 5 * time.Minute}
+	pb0 := c.peerBytes()
+	_, sum, err := uploadOne(ctx, c.up, KindRandom, content, key)
+	if err != nil {
+		return ReplRow{}, err
+	}
+	ack := time.Now()
+	lag2, lag3, err := waitReplicated(ctx, poll, c.servers[1:], key, sum, ack, cfg.ReplTimeout)
+	if err != nil {
+		return ReplRow{}, err
+	}
+	pb := c.peerBytes() - pb0
+	for _, s := range c.servers[1:] {
+		got, err := getDigest(ctx, verify, s.Direct(), key)
 		if err != nil {
-			return nil, nil, hb, err
+			return ReplRow{}, err
 		}
-		done := ack.Add(max(l2, l3))
-		var cpu float64
-		var peak int64
-		for i, s := range c.servers {
-			t, err := SchedTime(s.Pid())
-			if err != nil {
-				return nil, nil, hb, err
-			}
-			cpu += float64((t - cpu0[i]).Nanoseconds())
-			peak = max(peak, peaks[i].Stop())
+		if !checks.Hard(got == sum, "replica-digest", "%s %s %d B: %s serves the uploaded bytes", spec.Name, c.enc, size, s.ID) {
+			return ReplRow{}, fmt.Errorf("%s on %s: digest %s, source %s", key, s.ID, got, sum)
 		}
-		pb := c.peerBytes() - pb0
-		// Every object of the burst must be on both peers, not just the last.
-		missing := 0
-		for i := range cfg.BurstObjects {
-			for _, s := range c.servers[1:] {
-				if ok, _ := headETag(ctx, poll, s.Direct(), fmt.Sprintf("burst/%d/%d", rep+cfg.Warmup, i)); ok == "" {
-					missing++
-				}
-			}
-		}
-		checks.Hard(missing == 0, "burst-complete", "%s %s: %d of %d burst objects missing on the peers once the last arrived", spec.Name, enc, missing, 2*cfg.BurstObjects)
-		if rep < 0 {
-			continue
-		}
-		n := float64(cfg.BurstObjects)
-		total := done.Sub(start)
-		bursts = append(bursts, BurstRow{Link: spec.Name, Encoding: string(enc), Objects: cfg.BurstObjects, Size: cfg.BurstSize, Rep: rep,
-			TotalNs: float64(total), TailNs: float64(max(l2, l3)), PeerBytes: float64(pb) / n, ObjectsPS: n / total.Seconds(),
-			ServerCPU: cpu / n, PeakRSSMax: peak, Load: LoadAvg()})
 	}
-	var ops []float64
-	for _, b := range bursts {
-		ops = append(ops, b.ObjectsPS)
+	// Both peers fetch the blob from s1 as raw bytes, whatever the
+	// encoding: at least two copies of the content cross the links.
+	checks.Hard(pb >= int64(2*size), "peer-bytes", "%s %s %d B: %d B between servers (want >= 2 x content)", spec.Name, c.enc, size, pb)
+	lag := max(lag2, lag3)
+	return ReplRow{Link: spec.Name, Encoding: string(c.enc), Size: size,
+		LagNs: float64(lag), Lag2Ns: float64(lag2), Lag3Ns: float64(lag3), PeerBytes: float64(pb), Load: LoadAvg()}, nil
+}
+
+// burst uploads cfg.BurstObjects small objects back to back and waits
+// until both peers serve the last one, then checks that all arrived.
+func burst(ctx context.Context, cfg Config, spec LinkSpec, c *cluster, base []byte, n int, stamp *uint64, checks *Checks) (BurstRow, error) {
+	poll := &http.Client{Timeout: 10 * time.Second}
+	pb0 := c.peerBytes()
+	var cpu0 []time.Duration
+	var peaks []*PeakSampler
+	defer func() {
+		for _, p := range peaks {
+			p.Stop()
+		}
+	}()
+	for _, s := range c.servers {
+		t, err := SchedTime(s.Pid())
+		if err != nil {
+			return BurstRow{}, err
+		}
+		cpu0 = append(cpu0, t)
+		peaks = append(peaks, StartPeakSampler(s.Pid(), 5*time.Millisecond))
 	}
-	s := Summarize(ops)
-	logf("replication %-8s %-8s burst %d x %d B: %.0f objects/s (cv %.1f%%)", spec.Name, enc, cfg.BurstObjects, cfg.BurstSize, s.Median, 100*s.CV)
-	return rows, bursts, hb, nil
+	start := time.Now()
+	var last, lastSum string
+	var err error
+	for i := range cfg.BurstObjects {
+		*stamp++
+		last = fmt.Sprintf("burst/%d/%d", n, i)
+		if _, lastSum, err = uploadOne(ctx, c.up, KindRandom, Stamp(KindRandom, base, *stamp), last); err != nil {
+			return BurstRow{}, err
+		}
+	}
+	ack := time.Now()
+	l2, l3, err := waitReplicated(ctx, poll, c.servers[1:], last, lastSum, ack, cfg.ReplTimeout)
+	if err != nil {
+		return BurstRow{}, err
+	}
+	done := ack.Add(max(l2, l3))
+	var cpu float64
+	var peak int64
+	for i, s := range c.servers {
+		t, err := SchedTime(s.Pid())
+		if err != nil {
+			return BurstRow{}, err
+		}
+		cpu += float64((t - cpu0[i]).Nanoseconds())
+		peak = max(peak, peaks[i].Stop())
+	}
+	peaks = nil
+	pb := c.peerBytes() - pb0
+	// Every object of the burst must be on both peers, not just the last.
+	missing := 0
+	for i := range cfg.BurstObjects {
+		for _, s := range c.servers[1:] {
+			if etag, _ := headETag(ctx, poll, s.Direct(), fmt.Sprintf("burst/%d/%d", n, i)); etag == "" {
+				missing++
+			}
+		}
+	}
+	checks.Hard(missing == 0, "burst-complete", "%s %s: %d of %d burst objects missing on the peers once the last arrived", spec.Name, c.enc, missing, 2*cfg.BurstObjects)
+	k := float64(cfg.BurstObjects)
+	total := done.Sub(start)
+	return BurstRow{Link: spec.Name, Encoding: string(c.enc), Objects: cfg.BurstObjects, Size: cfg.BurstSize,
+		TotalNs: float64(total), TailNs: float64(max(l2, l3)), PeerBytes: float64(pb) / k, ObjectsPS: k / total.Seconds(),
+		ServerCPU: cpu / k, PeakRSSMax: peak, Load: LoadAvg()}, nil
 }
 
 // waitReplicated polls HEAD on each server until it serves key with the

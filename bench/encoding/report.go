@@ -51,6 +51,32 @@ func linksOf(rows []UploadRow) []string {
 	return out
 }
 
+// pairedRatio is the spread of JSON/Protobuf over the repetitions, each
+// repetition's JSON figure divided by the Protobuf figure measured right
+// next to it.
+func pairedRatio[T any](rows []T, match func(T) bool, enc func(T) string, rep func(T) int, f func(T) float64) Summary {
+	json, pb := map[int]float64{}, map[int]float64{}
+	for _, r := range rows {
+		if !match(r) {
+			continue
+		}
+		if enc(r) == "json" {
+			json[rep(r)] = f(r)
+		} else {
+			pb[rep(r)] = f(r)
+		}
+	}
+	var xs []float64
+	for k, j := range json {
+		if p, ok := pb[k]; ok && p > 0 {
+			xs = append(xs, j/p)
+		}
+	}
+	return Summarize(xs)
+}
+
+func fmtRatio(v float64) string { return fmt.Sprintf("%.2f×", v) }
+
 func ratio(a, b float64) string {
 	if b == 0 {
 		return "–"
@@ -62,7 +88,9 @@ func ratio(a, b float64) string {
 func WriteSummary(path string, cfg Config, res *Results, checks *Checks, meta string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Encoding experiment: generated summary\n\nWritten by `go run ./bench/encoding`; do not edit. %s\n\n", meta)
-	fmt.Fprintf(&b, "Each cell is the median of %d repetitions (after %d warm-up) with (min–max).\n\n", cfg.Reps, cfg.Warmup)
+	fmt.Fprintf(&b, "Each cell is the median of %d repetitions (after %d warm-up) with (min–max); over the slow link, files over 4 MiB have %d. "+
+		"JSON and Protobuf alternate repetition by repetition; \"JSON/PB paired\" divides each JSON repetition by the Protobuf one next to it. "+
+		"Times and CPU are per upload; small files go in batches (up to 100 per repetition).\n\n", cfg.Reps, cfg.Warmup, cfg.SlowBig)
 
 	if len(res.Micro) > 0 {
 		b.WriteString("## Codec: one upload message (content + envelope)\n\n")
@@ -106,7 +134,7 @@ func WriteSummary(path string, cfg Config, res *Results, checks *Checks, meta st
 
 	for _, link := range linksOf(res.Uploads) {
 		fmt.Fprintf(&b, "## End-to-end uploads, %s\n\n", link)
-		t := newTable("content", "kind", "time JSON", "time PB", "JSON/PB", "wire up JSON", "wire up PB", "server CPU JSON", "server CPU PB", "peak RssAnon JSON", "peak RssAnon PB")
+		t := newTable("content", "kind", "time JSON", "time PB", "JSON/PB paired", "wire up JSON", "wire up PB", "server CPU JSON", "server CPU PB", "peak RssAnon JSON", "peak RssAnon PB")
 		rows := res.Uploads
 		for _, size := range sizesOf(rows, func(r UploadRow) int { return r.Size }) {
 			for _, kind := range Kinds {
@@ -121,7 +149,9 @@ func WriteSummary(path string, cfg Config, res *Results, checks *Checks, meta st
 				up := func(r UploadRow) float64 { return r.WireUp }
 				cpu := func(r UploadRow) float64 { return r.ServerCPU }
 				rss := func(r UploadRow) float64 { return float64(r.PeakRSS) }
-				t.row(sizeLabel(size), kind, spread(jw, fmtDur), spread(pw, fmtDur), ratio(jw.Median, pw.Median),
+				pr := pairedRatio(rows, func(r UploadRow) bool { return r.Link == link && r.Kind == kind && r.Size == size },
+					func(r UploadRow) string { return r.Encoding }, func(r UploadRow) int { return r.Rep }, wall)
+				t.row(sizeLabel(size), kind, spread(jw, fmtDur), spread(pw, fmtDur), spread(pr, fmtRatio),
 					fmtBytes(get("json", up).Median), fmtBytes(get("protobuf", up).Median),
 					spread(get("json", cpu), fmtDur), spread(get("protobuf", cpu), fmtDur),
 					mib(get("json", rss).Median), mib(get("protobuf", rss).Median))
@@ -132,7 +162,7 @@ func WriteSummary(path string, cfg Config, res *Results, checks *Checks, meta st
 
 	if len(res.Repl) > 0 {
 		b.WriteString("## Replication: one object, upload ack until both peers serve it\n\n")
-		t := newTable("link", "content", "lag JSON", "lag PB", "JSON/PB", "peer bytes JSON", "peer bytes PB")
+		t := newTable("link", "content", "lag JSON", "lag PB", "JSON/PB paired", "peer bytes JSON", "peer bytes PB")
 		var links []string
 		for _, r := range res.Repl {
 			if len(links) == 0 || links[len(links)-1] != r.Link {
@@ -150,7 +180,9 @@ func WriteSummary(path string, cfg Config, res *Results, checks *Checks, meta st
 					continue
 				}
 				by := func(r ReplRow) float64 { return r.PeerBytes }
-				t.row(link, sizeLabel(size), spread(jl, fmtDur), spread(pl, fmtDur), ratio(jl.Median, pl.Median),
+				pr := pairedRatio(res.Repl, func(r ReplRow) bool { return r.Link == link && r.Size == size },
+					func(r ReplRow) string { return r.Encoding }, func(r ReplRow) int { return r.Rep }, lag)
+				t.row(link, sizeLabel(size), spread(jl, fmtDur), spread(pl, fmtDur), spread(pr, fmtRatio),
 					fmtBytes(get("json", by).Median), fmtBytes(get("protobuf", by).Median))
 			}
 		}

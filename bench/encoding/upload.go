@@ -65,59 +65,94 @@ func batchFor(size int, quick bool) int {
 	return max(1, min(100, (1<<20)/size))
 }
 
-// RunUploads measures end-to-end uploads for one link: per size, kind and
-// encoding a fresh server process, a warm-up, then cfg.Reps measured
-// repetitions.
+// RunUploads measures end-to-end uploads for one link. Per size and kind
+// it starts two fresh server processes, one per encoding, and alternates
+// between them repetition by repetition (JSON first in even repetitions,
+// Protobuf first in odd ones): load from elsewhere on the machine then
+// falls on both encodings alike, and each repetition is a pair.
 func RunUploads(ctx context.Context, cfg Config, spec LinkSpec, kinds []string, sizes []int, contents map[string]map[int][]byte, checks *Checks, logf func(string, ...any)) ([]UploadRow, error) {
 	var rows []UploadRow
 	for _, size := range sizes {
 		for _, kind := range kinds {
-			for _, enc := range []wire.Encoding{wire.JSON, wire.Protobuf} {
-				r, err := uploadCell(ctx, cfg, spec, enc, kind, size, contents[kind][size], checks)
-				if err != nil {
-					return nil, fmt.Errorf("uploads %s %s %s %d: %w", spec.Name, enc, kind, size, err)
-				}
-				rows = append(rows, r...)
-				var w, wire []float64
+			r, err := uploadCell(ctx, cfg, spec, kind, size, contents[kind][size], checks)
+			if err != nil {
+				return nil, fmt.Errorf("uploads %s %s %d: %w", spec.Name, kind, size, err)
+			}
+			rows = append(rows, r...)
+			for _, enc := range []string{"json", "protobuf"} {
+				var w, up []float64
 				for _, x := range r {
-					w, wire = append(w, x.WallNs), append(wire, x.WireUp)
+					if x.Encoding == enc {
+						w, up = append(w, x.WallNs), append(up, x.WireUp)
+					}
 				}
 				s := Summarize(w)
-				logf("upload %-8s %-8s %-6s %9d B: %s per upload (cv %.1f%%), %.0f B up", spec.Name, enc, kind, size, fmtNs(s.Median), 100*s.CV, Summarize(wire).Median)
+				logf("upload %-8s %-8s %-6s %9d B: %s per upload (cv %.1f%%), %.0f B up", spec.Name, enc, kind, size, fmtNs(s.Median), 100*s.CV, Summarize(up).Median)
 			}
 		}
 	}
 	return rows, nil
 }
 
-func uploadCell(ctx context.Context, cfg Config, spec LinkSpec, enc wire.Encoding, kind string, size int, base []byte, checks *Checks) ([]UploadRow, error) {
+// uploadTarget is one server under test with its link and its client.
+type uploadTarget struct {
+	enc     wire.Encoding
+	srv     *Server
+	link    *Link
+	bc      *bodyCounter
+	up      *node.Uploader
+	baseRSS int64
+}
+
+func (t *uploadTarget) close() {
+	if t.link != nil {
+		t.link.Close()
+	}
+	if t.srv != nil {
+		t.srv.Stop()
+	}
+}
+
+func startTarget(ctx context.Context, cfg Config, spec LinkSpec, enc wire.Encoding, dir, name string) (*uploadTarget, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	t := &uploadTarget{enc: enc}
+	// The upload program's own encoding is what is measured here; the
+	// server's --encoding only matters between peers, but is set alike.
+	if t.srv, err = StartServer(ctx, cfg.ServerBin, dir, "u-"+string(enc), addr, "--encoding", string(enc)); err != nil {
+		return nil, err
+	}
+	if t.link, err = OpenLink(spec, name+"-"+string(enc), t.srv.Listen); err != nil {
+		t.close()
+		return nil, err
+	}
+	t.bc = &bodyCounter{next: &http.Transport{MaxIdleConnsPerHost: 4}}
+	t.up = &node.Uploader{Server: t.link.URL(), Encoding: enc, Client: &http.Client{Transport: t.bc, Timeout: 10 * time.Minute}}
+	t.baseRSS, _ = RssAnon(t.srv.Pid())
+	return t, nil
+}
+
+func uploadCell(ctx context.Context, cfg Config, spec LinkSpec, kind string, size int, base []byte, checks *Checks) ([]UploadRow, error) {
 	dir, err := os.MkdirTemp(cfg.WorkDir, "up-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
+	var targets []*uploadTarget
+	defer func() {
+		for _, t := range targets {
+			t.close()
+		}
+	}()
+	for _, enc := range []wire.Encoding{wire.JSON, wire.Protobuf} {
+		t, err := startTarget(ctx, cfg, spec, enc, dir, fmt.Sprintf("up-%s-%s-%d", spec.Name, kind, size))
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
 	}
-	// The upload program's own encoding is what is measured here; the
-	// server's --encoding only matters between peers.
-	srv, err := StartServer(ctx, cfg.ServerBin, dir, "u1", addr, "--encoding", string(enc))
-	if err != nil {
-		return nil, err
-	}
-	defer srv.Stop()
-	link, err := OpenLink(spec, fmt.Sprintf("up-%s-%s-%s-%d", spec.Name, enc, kind, size), srv.Listen)
-	if err != nil {
-		return nil, err
-	}
-	defer link.Close()
-
-	bc := &bodyCounter{next: &http.Transport{MaxIdleConnsPerHost: 4}}
-	up := &node.Uploader{Server: link.URL(), Encoding: enc, Client: &http.Client{Transport: bc, Timeout: 10 * time.Minute}}
-	verify := &http.Client{Timeout: 5 * time.Minute}
-	batch := batchFor(size, cfg.Quick)
-	baseRSS, _ := RssAnon(srv.Pid())
 
 	// Warm-up: connections, the server's first allocations, bbolt's first
 	// file growth. On a slow link a big file warms up with 4 MiB only.
@@ -127,86 +162,111 @@ func uploadCell(ctx context.Context, cfg Config, spec LinkSpec, enc wire.Encodin
 	}
 	stamp := uint64(1 << 40)
 	for w := 0; w < cfg.Warmup; w++ {
-		stamp++
-		if _, _, err := uploadOne(ctx, up, kind, Stamp(kind, warm, stamp), fmt.Sprintf("warm/%d", w)); err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
+		for _, t := range targets {
+			stamp++
+			if _, _, err := uploadOne(ctx, t.up, kind, Stamp(kind, warm, stamp), fmt.Sprintf("warm/%d", w)); err != nil {
+				return nil, fmt.Errorf("warm-up %s: %w", t.enc, err)
+			}
 		}
 	}
-
 	reps := cfg.Reps
 	if spec.RateKBps > 0 && size > 4<<20 {
 		reps = min(reps, cfg.SlowBig) // 30 s and more per upload
 	}
 	var rows []UploadRow
 	for rep := 0; rep < reps; rep++ {
-		files := make([][]byte, batch)
-		for i := range files {
-			stamp++
-			files[i] = Stamp(kind, base, stamp)
-		}
-		up0, down0 := link.Relay.Counts()
-		body0, msg0 := bc.bytes.Load(), bc.messages.Load()
-		cpu0, err := CPUTime(srv.Pid())
-		if err != nil {
-			return nil, err
-		}
-		sched0, err := SchedTime(srv.Pid())
-		if err != nil {
-			return nil, err
-		}
-		peak := StartPeakSampler(srv.Pid(), 5*time.Millisecond)
-		keys := make([]string, batch)
-		sums := make([]string, batch)
-		start := time.Now()
-		for i, f := range files {
-			keys[i] = fmt.Sprintf("bench/%s/%d/%d/%d", kind, size, rep, i)
-			obj, sum, err := uploadOne(ctx, up, kind, f, keys[i])
+		for i := range targets {
+			t := targets[(i+rep)%len(targets)] // alternate which goes first
+			row, err := uploadBatch(ctx, cfg, spec, t, kind, size, base, rep, &stamp, checks)
 			if err != nil {
-				peak.Stop()
-				return nil, err
+				return nil, fmt.Errorf("%s: %w", t.enc, err)
 			}
-			sums[i] = sum
-			checks.Hard(obj.Sha256 == sum && obj.Size == int64(size), "ack-digest",
-				"%s %s %s %d B rep %d: the server acknowledged the source's SHA-256 and size", spec.Name, enc, kind, size, rep)
+			rows = append(rows, row)
 		}
-		wall := time.Since(start)
-		peakRSS := peak.Stop()
-		cpu1, err := CPUTime(srv.Pid())
-		if err != nil {
-			return nil, err
-		}
-		sched1, err := SchedTime(srv.Pid())
-		if err != nil {
-			return nil, err
-		}
-		// Two clocks of the same CPU time must agree within the ticks'
-		// resolution (10 ms per thread that ran, a few threads) and 10%.
-		tick, fine := (cpu1 - cpu0).Seconds(), (sched1 - sched0).Seconds()
-		checks.Hard(math.Abs(tick-fine) <= 0.05+0.1*fine, "cpu-clocks",
-			"%s %s %s %d B rep %d: /proc stat %.3f s vs schedstat %.3f s", spec.Name, enc, kind, size, rep, tick, fine)
-		up1, down1 := link.Relay.Counts()
-		n := float64(batch)
-		row := UploadRow{Link: spec.Name, Encoding: string(enc), Kind: kind, Size: size, Rep: rep, Batch: batch,
-			WallNs: float64(wall.Nanoseconds()) / n, WireUp: float64(up1-up0) / n, WireDown: float64(down1-down0) / n,
-			Payload: float64(bc.bytes.Load()-body0) / n, Messages: float64(bc.messages.Load()-msg0) / n,
-			ServerCPU: float64((sched1 - sched0).Nanoseconds()) / n, PeakRSS: peakRSS, BaseRSS: baseRSS, Load: LoadAvg()}
-		rows = append(rows, row)
-
-		// What the server stores must be byte-identical to the source: read
-		// it back (directly, past the link, after the counters were read).
-		for i, key := range keys {
-			got, err := getDigest(ctx, verify, srv.Direct(), key)
-			if err != nil {
-				return nil, err
-			}
-			if !checks.Hard(got == sums[i], "stored-digest", "%s %s %s %d B: GET returns the uploaded bytes", spec.Name, enc, kind, size) {
-				return nil, fmt.Errorf("%s: stored digest %s, source %s", key, got, sums[i])
-			}
-		}
-		checkWire(checks, spec, enc, kind, size, row)
 	}
-	checkRepeat(checks, spec, enc, kind, size, rows)
+	for _, t := range targets {
+		var mine []UploadRow
+		for _, r := range rows {
+			if r.Encoding == string(t.enc) {
+				mine = append(mine, r)
+			}
+		}
+		checkRepeat(checks, spec, t.enc, kind, size, mine)
+	}
 	return rows, nil
+}
+
+// uploadBatch makes one measured repetition against one target: a batch of
+// uploads of distinct content, then reads every object back.
+func uploadBatch(ctx context.Context, cfg Config, spec LinkSpec, t *uploadTarget, kind string, size int, base []byte, rep int, stamp *uint64, checks *Checks) (UploadRow, error) {
+	batch := batchFor(size, cfg.Quick)
+	files := make([][]byte, batch)
+	for i := range files {
+		*stamp++
+		files[i] = Stamp(kind, base, *stamp)
+	}
+	pid := t.srv.Pid()
+	up0, down0 := t.link.Relay.Counts()
+	body0, msg0 := t.bc.bytes.Load(), t.bc.messages.Load()
+	cpu0, err := CPUTime(pid)
+	if err != nil {
+		return UploadRow{}, err
+	}
+	sched0, err := SchedTime(pid)
+	if err != nil {
+		return UploadRow{}, err
+	}
+	peak := StartPeakSampler(pid, 5*time.Millisecond)
+	keys := make([]string, batch)
+	sums := make([]string, batch)
+	start := time.Now()
+	for i, f := range files {
+		keys[i] = fmt.Sprintf("bench/%s/%d/%d/%d", kind, size, rep, i)
+		obj, sum, err := uploadOne(ctx, t.up, kind, f, keys[i])
+		if err != nil {
+			peak.Stop()
+			return UploadRow{}, err
+		}
+		sums[i] = sum
+		checks.Hard(obj.Sha256 == sum && obj.Size == int64(size), "ack-digest",
+			"%s %s %s %d B rep %d: the server acknowledged the source's SHA-256 and size", spec.Name, t.enc, kind, size, rep)
+	}
+	wall := time.Since(start)
+	peakRSS := peak.Stop()
+	cpu1, err := CPUTime(pid)
+	if err != nil {
+		return UploadRow{}, err
+	}
+	sched1, err := SchedTime(pid)
+	if err != nil {
+		return UploadRow{}, err
+	}
+	// Two clocks of the same CPU time must agree within the ticks'
+	// resolution (10 ms per thread that ran, a few threads) and 10%.
+	tick, fine := (cpu1 - cpu0).Seconds(), (sched1 - sched0).Seconds()
+	checks.Hard(math.Abs(tick-fine) <= 0.05+0.1*fine, "cpu-clocks",
+		"%s %s %s %d B rep %d: /proc stat %.3f s vs schedstat %.3f s", spec.Name, t.enc, kind, size, rep, tick, fine)
+	up1, down1 := t.link.Relay.Counts()
+	n := float64(batch)
+	row := UploadRow{Link: spec.Name, Encoding: string(t.enc), Kind: kind, Size: size, Rep: rep, Batch: batch,
+		WallNs: float64(wall.Nanoseconds()) / n, WireUp: float64(up1-up0) / n, WireDown: float64(down1-down0) / n,
+		Payload: float64(t.bc.bytes.Load()-body0) / n, Messages: float64(t.bc.messages.Load()-msg0) / n,
+		ServerCPU: float64((sched1 - sched0).Nanoseconds()) / n, PeakRSS: peakRSS, BaseRSS: t.baseRSS, Load: LoadAvg()}
+
+	// What the server stores must be byte-identical to the source: read it
+	// back (directly, past the link, after the counters were read).
+	verify := &http.Client{Timeout: 5 * time.Minute}
+	for i, key := range keys {
+		got, err := getDigest(ctx, verify, t.srv.Direct(), key)
+		if err != nil {
+			return UploadRow{}, err
+		}
+		if !checks.Hard(got == sums[i], "stored-digest", "%s %s %s %d B: GET returns the uploaded bytes", spec.Name, t.enc, kind, size) {
+			return UploadRow{}, fmt.Errorf("%s: stored digest %s, source %s", key, got, sums[i])
+		}
+	}
+	checkWire(checks, spec, t.enc, kind, size, row)
+	return row, nil
 }
 
 // uploadOne uploads content under key and returns the stored object and
