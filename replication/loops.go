@@ -72,13 +72,18 @@ func (r *Replicator) heartbeatRound(ctx context.Context) {
 			}
 			if err := r.observe(&resp, t.url); err != nil {
 				r.log.Warn("heartbeat answer", "peer", t.id, "url", t.url, "err", err)
-				return nil
 			}
-			r.refreshLag(resp.GetSelf().GetId())
 			return nil
 		})
 	}
 	g.Wait()
+	// Every member, answering or not: the lag of a dead peer grows from
+	// the heads it last reported.
+	for _, t := range targets {
+		if t.id != "" {
+			r.refreshLag(t.id)
+		}
+	}
 	r.refreshStates()
 }
 

@@ -179,7 +179,8 @@ func (r *Replicator) mergeLocked(row storage.Peer) (bool, error) {
 	return true, nil
 }
 
-// stateLocked is a member's state from the time since the last heartbeat.
+// stateOf is a peer's state from the time since the last heartbeat;
+// tracked is when this server began to expect one.
 func (r *Replicator) stateOf(lastHeard, tracked, now time.Time) string {
 	iv := r.cfg.HeartbeatInterval
 	if lastHeard.IsZero() {

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"maps"
 	"mime"
@@ -303,7 +304,7 @@ func (r *Replicator) handleRemovePeer(w http.ResponseWriter, req *http.Request) 
 	r.mu.Lock()
 	err := r.removeLocked(id)
 	r.mu.Unlock()
-	if err == ErrUnknownPeer {
+	if errors.Is(err, ErrUnknownPeer) {
 		return &httpError{status: http.StatusNotFound, msg: "no peer " + id, cause: err}
 	}
 	if err != nil {

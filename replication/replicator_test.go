@@ -175,3 +175,47 @@ func TestStateOf(t *testing.T) {
 		})
 	}
 }
+
+// Servers with different --encoding still sync: each reads what comes by
+// its Content-Type and answers in kind.
+func TestReplicator_MixedEncodings(t *testing.T) {
+	a := newTestNode(t, "s1", withEncoding(wire.JSON))
+	b := newTestNode(t, "s2", withEncoding(wire.Protobuf), withPeers(a.url))
+	a.start()
+	b.start()
+	a.put("from-json", []byte("a"))
+	b.put("from-protobuf", []byte("b"))
+	waitConverged(t, 10*time.Second, a, b)
+}
+
+// GET /v1/peers reports how far behind each peer is, and the lag goes
+// back to zero once it caught up.
+func TestReplicator_Lag(t *testing.T) {
+	nodes := cluster(t, 2)
+	a, b := nodes[0], nodes[1]
+	peer := func() PeerInfo {
+		for _, p := range a.rep.Peers().Peers {
+			if p.ID == "s2" {
+				return p
+			}
+		}
+		return PeerInfo{}
+	}
+	waitFor(t, "s2 alive", 10*time.Second, func() bool { return peer().State == StateAlive })
+	b.stop()
+	waitFor(t, "s2 dead", 10*time.Second, func() bool { return peer().State == StateDead })
+	for i := range 3 {
+		a.put(fmt.Sprintf("k%d", i), []byte{byte(i)})
+	}
+	// The lag of a dead peer grows from the heads it last reported.
+	waitFor(t, "s2's lag to show 3 missed writes", 10*time.Second, func() bool {
+		p := peer()
+		return p.LagEntries == 3 && p.LagSeconds > 0
+	})
+	b.start()
+	waitFor(t, "s2 to catch up and acknowledge", 10*time.Second, func() bool {
+		p := peer()
+		return p.LagEntries == 0 && p.LagSeconds == 0
+	})
+	waitConverged(t, 10*time.Second, a, b)
+}
