@@ -150,7 +150,8 @@ type imageService struct {
 	infos   *infoCache
 	flight  singleflight.Group
 
-	jobs     chan string // source SHA-256s to precompute
+	jobs     chan string   // source SHA-256s to precompute
+	kicks    chan struct{} // asks the sweep to run now
 	queuedMu sync.Mutex
 	queued   map[string]bool
 
@@ -185,6 +186,7 @@ func newImageService(db *storage.DB, cfg ImageConfig, reg prometheus.Registerer,
 		est:      scaler.NewEstimator(0),
 		infos:    newInfoCache(infoCacheSize),
 		jobs:     make(chan string, cfg.PrecomputeQueue),
+		kicks:    make(chan struct{}, 1),
 		queued:   make(map[string]bool),
 		watchers: make(chan struct{}, maxDeliveryWatchers),
 		ctx:      ctx,

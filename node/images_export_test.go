@@ -21,3 +21,6 @@ func HoldResizeSlots(n *Node) (release func()) {
 func ImageEstimate(n *Node, client string) scaler.Estimate {
 	return n.images.est.Estimate(client)
 }
+
+// KickImageSweep is what storage's OnAppend would call: sweep now.
+func KickImageSweep(n *Node) { n.images.kick() }

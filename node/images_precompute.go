@@ -172,7 +172,19 @@ func (s *imageService) sweepLoop() {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
+		case <-s.kicks:
 		}
+	}
+}
+
+// kick asks for a sweep now rather than at the next tick, without
+// blocking: storage's OnAppend, which fires for replicated writes too, may
+// call it so that a replica's variants follow the write within
+// milliseconds instead of SweepInterval.
+func (s *imageService) kick() {
+	select {
+	case s.kicks <- struct{}{}:
+	default: // a sweep is already due
 	}
 }
 

@@ -553,3 +553,28 @@ func TestImages_ReplicatedPrecompute(t *testing.T) {
 		t.Fatalf("n2 made %v precomputed variants, want its own 4", got)
 	}
 }
+
+// TestImages_KickSweep has the sweep run only when kicked, as OnAppend
+// would kick it for every replicated write: the replica's variants follow
+// without waiting for a tick.
+func TestImages_KickSweep(t *testing.T) {
+	slow := func(c *node.Config) {
+		c.Images.SweepInterval = time.Hour // the first sweep runs at start, then only when kicked
+		c.HeartbeatInterval = 100 * time.Millisecond
+	}
+	a := startNode(t, slow)
+	b := startNode(t, slow, func(c *node.Config) {
+		c.ID = "n2"
+		c.Peers = []string{a.URL()}
+	})
+	putObject(t, a, "k.jpg", photo(), "image/jpeg")
+	deadline := time.Now().Add(20 * time.Second)
+	for do(t, "GET", b.URL()+"/v1/objects/k.jpg", nil).status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("k.jpg did not replicate in 20s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	node.KickImageSweep(b)
+	waitPrecomputed(t, b, "k.jpg", 4)
+}
