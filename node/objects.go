@@ -237,10 +237,16 @@ func bodyBufClass(size int64) int {
 	return c
 }
 
-// writeBody copies size bytes of content to w. It calls w.Write itself
-// rather than io.Copy, which would hand content to the ResponseWriter's
-// ReadFrom and so to net/http's unpooled copy.
+// writeBody copies size bytes of content, which is at its start, to w.
+// Content that can write itself (io.WriterTo) does so from its own
+// buffer, saving a copy. Otherwise writeBody calls w.Write rather than
+// io.Copy, which would hand content to the ResponseWriter's ReadFrom and
+// so to net/http's unpooled copy.
 func writeBody(w io.Writer, content io.Reader, size int64) error {
+	if wt, ok := content.(io.WriterTo); ok {
+		_, err := wt.WriteTo(w)
+		return err
+	}
 	c := bodyBufClass(size)
 	bp := bodyBufs[c].Get().(*[]byte)
 	defer bodyBufs[c].Put(bp)
