@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkProxy compares GETs straight to a server on loopback with the
-// same GETs through the proxy. p50-us is the median request time; the
+// same GETs through the proxy (proxy-std: with StdTransport set). p50-us is the median request time; the
 // proxy's added latency is the difference of the two medians. The
 // parallel runs give requests per second with GOMAXPROCS clients.
 func BenchmarkProxy(b *testing.B) {
@@ -24,6 +24,8 @@ func BenchmarkProxy(b *testing.B) {
 		f.put("obj", bytes.Repeat([]byte("x"), size))
 		cfg := testConfig(f.URL())
 		_, ps := mustRouter(b, cfg)
+		cfg.StdTransport = true
+		_, pstd := mustRouter(b, cfg)
 		// The standard library's reverse proxy with the same tuned
 		// transport, for comparison.
 		target, _ := url.Parse(f.URL())
@@ -31,7 +33,7 @@ func BenchmarkProxy(b *testing.B) {
 		rp.Transport = &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}
 		rps := httptest.NewServer(rp)
 		b.Cleanup(rps.Close)
-		for _, via := range []struct{ name, base string }{{"direct", f.URL()}, {"proxy", ps.URL}, {"reverseproxy", rps.URL}} {
+		for _, via := range []struct{ name, base string }{{"direct", f.URL()}, {"proxy", ps.URL}, {"proxy-std", pstd.URL}, {"reverseproxy", rps.URL}} {
 			url := via.base + "/v1/objects/obj"
 			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
 			b.Run(fmt.Sprintf("size=%dKiB/%s", size>>10, via.name), func(b *testing.B) {

@@ -108,6 +108,10 @@ type Config struct {
 	// neither the request nor an earlier answer tells it.
 	AssumedSize    int64
 	MaxIdlePerHost int
+	// StdTransport sends every request through net/http's Transport; by
+	// default GETs and HEADs without a body to http:// servers take a
+	// leaner path (see upstream.go).
+	StdTransport bool
 
 	// TLSCert, TLSKey and TLSCA make the proxy a client of servers that
 	// run with --tls: it trusts TLSCA and presents TLSCert.

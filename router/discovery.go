@@ -135,6 +135,9 @@ func (rt *Router) applyPeers(pl *peerListJSON) {
 			return
 		}
 		s.met = rt.met.forServer(id)
+		if !rt.cfg.StdTransport && s.base.Scheme == "http" {
+			s.fast = newUpstream(s.base.Host, rt.dialer, rt.cfg.MaxIdlePerHost)
+		}
 		if p := rt.prices.Load().rows[provider]; p != nil {
 			s.price.Store(p)
 		}
@@ -178,6 +181,9 @@ func (rt *Router) applyPeers(pl *peerListJSON) {
 	for _, s := range old.servers {
 		if t.byID[s.ID] != s {
 			rt.log.Info("server forgotten", "server", s.ID, "url", s.URL)
+			if s.fast != nil {
+				s.fast.close()
+			}
 			if t.byID[s.ID] == nil {
 				rt.met.dropServer(s.ID)
 			}

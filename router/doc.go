@@ -68,5 +68,6 @@
 // are immutable snapshots behind atomic pointers, per-server figures are
 // atomics, rankings and copy buffers are pooled, and the decision log is
 // a lock-free ring whose reasons are written only when /_proxy/status
-// asks.
+// asks. GETs and HEADs without a body to http:// servers skip
+// http.Transport's writer and reader goroutines (upstream.go).
 package router

@@ -159,9 +159,14 @@ func (p *fakePrices) serve(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"providers": rows, "version": p.version})
 }
 
+// stdTransport makes testConfig send everything through http.Transport;
+// TestProxy_StdTransport sets it to run handler tests on that path too.
+var stdTransport bool
+
 // testConfig is a Config with short intervals for servers at seed.
 func testConfig(seed string) Config {
 	cfg := DefaultConfig()
+	cfg.StdTransport = stdTransport
 	cfg.Seeds = []string{seed}
 	cfg.ProbeInterval = 20 * time.Millisecond
 	cfg.ProbeTimeout = time.Second

@@ -204,6 +204,19 @@ func (rt *Router) sizeHint(r *http.Request) (int64, string) {
 // roundTrip sends r to s. The inbound request is shared by every attempt
 // and never changed here: each attempt gets a shallow copy with its own URL.
 func (rt *Router) roundTrip(r *http.Request, s *Server) (*http.Response, error) {
+	if s.fast != nil && r.ContentLength == 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		path := r.URL.EscapedPath()
+		if path == "" {
+			path = "/"
+		}
+		if s.base.Path != "" {
+			path = s.base.EscapedPath() + path
+		}
+		if _, ok := r.Header["User-Agent"]; !ok {
+			r.Header["User-Agent"] = nil
+		}
+		return s.fast.roundTrip(r, path, rt.cfg.HeaderTimeout)
+	}
 	out := r.WithContext(r.Context())
 	u := *s.base
 	if u.Path == "" {

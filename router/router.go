@@ -18,6 +18,7 @@ type Router struct {
 	cfg       Config
 	log       *slog.Logger
 	transport *http.Transport
+	dialer    *net.Dialer
 	client    *http.Client // discovery, probes and prices; bounded by timeouts
 
 	table  atomic.Pointer[table]
@@ -62,9 +63,10 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 	}
 	rt := &Router{cfg: cfg, log: logger, now: time.Now}
 	rt.sizes.seed = maphash.MakeSeed()
+	rt.dialer = &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
 	rt.transport = &http.Transport{
 		Proxy:                 nil, // never chain through an environment proxy
-		DialContext:           (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           rt.dialer.DialContext,
 		TLSClientConfig:       tc,
 		TLSHandshakeTimeout:   cfg.DialTimeout,
 		MaxIdleConns:          cfg.MaxIdlePerHost * 4,
@@ -136,6 +138,11 @@ func (rt *Router) Close() error {
 	}
 	rt.wg.Wait()
 	rt.transport.CloseIdleConnections()
+	for _, s := range rt.table.Load().servers {
+		if s.fast != nil {
+			s.fast.close()
+		}
+	}
 	return nil
 }
 

@@ -32,6 +32,7 @@ type Server struct {
 	price    atomic.Pointer[Price]
 	st       *stats
 	met      *serverMetrics
+	fast     *upstream // nil: every request goes through http.Transport
 	missing  int // discovery refreshes in a row that did not list it; under Router.mu
 }
 

@@ -90,6 +90,7 @@ surl="http://127.0.0.1:$sport"
 "$tmp/bin/server" --id bench --listen "127.0.0.1:$sport" --data "$tmp/data" --provider aws \
   --log-level warn 2>"$tmp/server.log" &
 pids+=($!)
+server_pid=$!
 wait_http "$surl/healthz"
 
 nport=$(free_port)
@@ -122,11 +123,13 @@ http {
 EOF
 "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' 2>"$tmp/nginx/logs/stderr.log" &
 pids+=($!)
+nginx_pid=$!
 
 pport=$(free_port)
 purl="http://127.0.0.1:$pport"
 "$tmp/bin/proxy" --listen "127.0.0.1:$pport" --server "$surl" --policy network --log-level warn 2>"$tmp/proxy.log" &
 pids+=($!)
+proxy_pid=$!
 
 sizes=(10240 1048576)
 names=(10KiB 1MiB)
@@ -144,18 +147,46 @@ for n in "${names[@]}"; do
 done
 
 url_of() { case $1 in direct) echo "$surl" ;; nginx) echo "$nurl" ;; proxy) echo "$purl" ;; esac; }
+
+# pids_of WHO: the processes whose CPU time a run of WHO is charged: the
+# server for direct, nginx's master and workers, the proxy.
+pids_of() {
+  case $1 in
+    direct) echo "$server_pid" ;;
+    nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
+    proxy) echo "$proxy_pid" ;;
+  esac
+}
+
+# cpu_ticks PID...: user+system CPU time in clock ticks. CPU time does not
+# depend on what else the machine runs, unlike requests per second.
+cpu_ticks() {
+  local t=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] || continue
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+hz=$(getconf CLK_TCK)
 whos=(direct nginx proxy)
 
-# run WHO NAME CONNS -> "rps p50 p99"
+# run WHO NAME CONNS -> "rps p50 p99 cpu_us_per_request"
 run() {
-  local out="$tmp/wrk.out"
+  local out="$tmp/wrk.out" before after
+  # shellcheck disable=SC2046
+  before=$(cpu_ticks $(pids_of "$1"))
   wrk -t"$THREADS" -c"$3" -d"$DURATION" --latency "$(url_of "$1")/v1/objects/bench/$2.bin" >"$out"
+  # shellcheck disable=SC2046
+  after=$(cpu_ticks $(pids_of "$1"))
   if grep -q 'Non-2xx' "$out"; then
     echo "wrk got error answers from $1:" >&2
     cat "$out" >&2
     exit 1
   fi
-  echo "$(awk '/^Requests\/sec:/ {print $2}' "$out") $(to_ms "$(awk '$1 == "50%" {print $2}' "$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")"
+  local reqs
+  reqs=$(awk '/requests in/ {print $1}' "$out")
+  echo "$(awk '/^Requests\/sec:/ {print $2}' "$out") $(to_ms "$(awk '$1 == "50%" {print $2}' "$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' "$out")") $(awk -v t=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
 }
 
 log "warm-up"
@@ -166,11 +197,12 @@ for r in $(seq "$ROUNDS"); do
     order=("${whos[@]}")
     [ $((r % 2)) -eq 0 ] && order=(proxy nginx direct)
     for w in "${order[@]}"; do
-      read -r rps p50 p99 <<<"$(run "$w" "$n" "$CONNS")"
+      read -r rps _ _ cpu <<<"$(run "$w" "$n" "$CONNS")"
       echo "$rps" >>"$tmp/rps.$w.$n"
-      read -r _ l50 l99 <<<"$(run "$w" "$n" 1)"
+      echo "$cpu" >>"$tmp/cpu.$w.$n"
+      read -r _ l50 _ _ <<<"$(run "$w" "$n" 1)"
       echo "$l50" >>"$tmp/lat.$w.$n"
-      log "  round $r $n $w: $rps req/s at -c$CONNS; p50 $l50 ms at -c1"
+      log "  round $r $n $w: $rps req/s and $cpu CPU us/request at -c$CONNS; p50 $l50 ms at -c1"
     done
   done
 done
@@ -181,15 +213,18 @@ echo
 echo "- $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $cores cores, $(go version | awk '{print $3}'), $("$NGINX" -v 2>&1 | sed 's/.*: //')"
 echo "- wrk -t$THREADS, $DURATION per run, $ROUNDS rounds interleaved, medians shown; wrk, nginx (worker_processes $NGINX_WORKERS), the proxy and the server share the $cores cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| object | via | req/s at -c$CONNS | vs direct | p50 at -c1 (ms) | added p50 (ms) |"
-echo "|---|---|---:|---:|---:|---:|"
+echo "- CPU us/req: user+system CPU time of the server (direct), of nginx (master and workers) or of the proxy during the -c$CONNS run, per request"
+echo
+echo "| object | via | req/s at -c$CONNS | vs direct | CPU us/req | p50 at -c1 (ms) | added p50 (ms) |"
+echo "|---|---|---:|---:|---:|---:|---:|"
 for n in "${names[@]}"; do
   drps=$(median <"$tmp/rps.direct.$n")
   dlat=$(median <"$tmp/lat.direct.$n")
   for w in "${whos[@]}"; do
     rps=$(median <"$tmp/rps.$w.$n")
     lat=$(median <"$tmp/lat.$w.$n")
-    awk -v n="$n" -v w="$w" -v r="$rps" -v d="$drps" -v l="$lat" -v dl="$dlat" \
-      'BEGIN {printf "| %s | %s | %.0f | %.2fx | %.3f | %+.3f |\n", n, w, r, r / d, l, l - dl}'
+    cpu=$(median <"$tmp/cpu.$w.$n")
+    awk -v n="$n" -v w="$w" -v r="$rps" -v d="$drps" -v l="$lat" -v dl="$dlat" -v c="$cpu" \
+      'BEGIN {printf "| %s | %s | %.0f | %.2fx | %.1f | %.3f | %+.3f |\n", n, w, r, r / d, c, l, l - dl}'
   done
 done

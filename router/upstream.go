@@ -1,0 +1,201 @@
+package router
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// upstream is a minimal HTTP/1.1 client for the request path's commonest
+// case, a GET or HEAD without a body to a plain-http server. Unlike
+// http.Transport, which hands every request to a writer goroutine and
+// every response back from a reader goroutine, the handler's own
+// goroutine writes the request and reads the answer on a pooled
+// connection: two goroutine switches fewer per request. Everything else
+// (bodies, TLS) goes through http.Transport.
+type upstream struct {
+	host    string // HOST:PORT to dial and the Host header
+	dialer  *net.Dialer
+	maxIdle int
+
+	mu     sync.Mutex
+	idle   []*upConn
+	closed bool
+}
+
+type upConn struct {
+	nc net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+func newUpstream(host string, dialer *net.Dialer, maxIdle int) *upstream {
+	return &upstream{host: host, dialer: dialer, maxIdle: maxIdle}
+}
+
+// get returns an idle connection, or nil.
+func (u *upstream) get() *upConn {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if n := len(u.idle); n > 0 {
+		c := u.idle[n-1]
+		u.idle[n-1] = nil
+		u.idle = u.idle[:n-1]
+		return c
+	}
+	return nil
+}
+
+// put keeps c for reuse, or closes it when the pool is full or closed.
+func (u *upstream) put(c *upConn) {
+	u.mu.Lock()
+	if !u.closed && len(u.idle) < u.maxIdle {
+		u.idle = append(u.idle, c)
+		u.mu.Unlock()
+		return
+	}
+	u.mu.Unlock()
+	c.nc.Close()
+}
+
+// close drops the idle connections; connections in use are closed when
+// their response is done.
+func (u *upstream) close() {
+	u.mu.Lock()
+	idle := u.idle
+	u.idle, u.closed = nil, true
+	u.mu.Unlock()
+	for _, c := range idle {
+		c.nc.Close()
+	}
+}
+
+func (u *upstream) dial(r *http.Request) (*upConn, error) {
+	nc, err := u.dialer.DialContext(r.Context(), "tcp", u.host)
+	if err != nil {
+		return nil, err
+	}
+	return &upConn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, nil
+}
+
+// roundTrip sends r (a GET or HEAD without a body) with path as its
+// request target and reads the answer's headers within headerTimeout. A
+// pooled connection the server closed while idle fails before any byte
+// of an answer; the request is then sent once more on a new connection,
+// which is safe as it has no body and changes nothing.
+func (u *upstream) roundTrip(r *http.Request, path string, headerTimeout time.Duration) (*http.Response, error) {
+	c := u.get()
+	reused := c != nil
+	for {
+		if c == nil {
+			var err error
+			if c, err = u.dial(r); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := c.exchange(r, u.host, path, headerTimeout)
+		if err == nil {
+			resp.Body = &upBody{rc: resp.Body, c: c, u: u, keep: !resp.Close}
+			return resp, nil
+		}
+		c.nc.Close()
+		if !reused || r.Context().Err() != nil {
+			return nil, err
+		}
+		c, reused = nil, false
+	}
+}
+
+func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time.Duration) (*http.Response, error) {
+	bw := c.bw
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(path)
+	if q := r.URL.RawQuery; q != "" {
+		bw.WriteByte('?')
+		bw.WriteString(q)
+	}
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
+	for k, vv := range r.Header {
+		if k == "Host" {
+			continue
+		}
+		for _, v := range vv {
+			// Values came through net/http's parser or this package, so
+			// they hold no CR or LF.
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	bw.WriteString("\r\n")
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("write request: %w", err)
+	}
+	c.nc.SetReadDeadline(time.Now().Add(headerTimeout))
+	resp, err := http.ReadResponse(c.br, r)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, fmt.Errorf("read response: %w", errHeaderTimeout)
+		}
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	// Bodies may rightly take long; a stalled one is noticed by the
+	// client's side or the server's.
+	c.nc.SetReadDeadline(time.Time{})
+	return resp, nil
+}
+
+var errHeaderTimeout = &timeoutError{"timeout awaiting response headers"}
+
+type timeoutError struct{ msg string }
+
+func (e *timeoutError) Error() string   { return e.msg }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }
+
+// upBody gives the connection back to the pool once the body was read to
+// its end, and closes it otherwise: a half-read HTTP/1.1 connection
+// cannot carry another request.
+type upBody struct {
+	rc   io.ReadCloser
+	c    *upConn
+	u    *upstream
+	keep bool
+	eof  bool
+	done bool
+}
+
+func (b *upBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *upBody) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	if b.eof && b.keep {
+		b.rc.Close() // at EOF: reads nothing more
+		b.u.put(b.c)
+		return nil
+	}
+	// Closing the connection first makes the body's Close, which would
+	// otherwise read the rest, return at once.
+	b.c.nc.Close()
+	b.rc.Close()
+	return nil
+}
