@@ -33,7 +33,7 @@ type Server struct {
 	st       *stats
 	met      *serverMetrics
 	fast     *upstream // nil: every request goes through http.Transport
-	missing  int // discovery refreshes in a row that did not list it; under Router.mu
+	missing  int       // discovery refreshes in a row that did not list it; under Router.mu
 }
 
 func newServer(id, rawURL, provider, state string) (*Server, error) {
