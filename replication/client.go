@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -79,8 +80,13 @@ func readStatusError(op string, status int, ct string, body io.Reader) error {
 // fetchBlob streams one blob from a peer into the database, which checks
 // its digest before keeping it.
 func (r *Replicator) fetchBlob(ctx context.Context, peer, base, sha string) error {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.BlobTimeout)
+	// An idle timer rather than a deadline: a connection that went silent
+	// (a partition drops packets, it does not refuse) is abandoned, a slow
+	// but moving transfer is not.
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	idle := time.AfterFunc(r.cfg.BlobIdleTimeout, cancel)
+	defer idle.Stop()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/replication/blobs/"+sha, nil)
 	if err != nil {
 		return fmt.Errorf("fetch blob: %w", err)
@@ -98,7 +104,7 @@ func (r *Replicator) fetchBlob(ctx context.Context, peer, base, sha string) erro
 	if res.StatusCode != http.StatusOK {
 		return readStatusError("fetch blob", res.StatusCode, res.Header.Get("Content-Type"), res.Body)
 	}
-	body := &countingReader{r: res.Body}
+	body := &countingReader{r: res.Body, onRead: func() { idle.Reset(r.cfg.BlobIdleTimeout) }}
 	err = r.db.PutBlob(ctx, body, sha)
 	r.met.bytesReceived.WithLabelValues(peerLabel(peer)).Add(float64(body.n))
 	if err != nil {
@@ -108,12 +114,16 @@ func (r *Replicator) fetchBlob(ctx context.Context, peer, base, sha string) erro
 }
 
 type countingReader struct {
-	r io.Reader
-	n int64
+	r      io.Reader
+	n      int64
+	onRead func() // if set, runs after each read that returned bytes
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if n > 0 && c.onRead != nil {
+		c.onRead()
+	}
 	return n, err
 }

@@ -303,10 +303,53 @@ func TestCluster_KillLoop(t *testing.T) {
 }
 
 // TestCluster_Partition cuts every server off from the others (each
-// advertises a toxiproxy address, and the proxies go down), writes the
-// same keys on every side, heals, and expects one winner per key: the
-// write with the largest (version, origin).
+// advertises a toxiproxy address, and the proxies go down or drop every
+// byte), writes the same keys on every side, heals, and expects one winner
+// per key: the write with the largest (version, origin).
 func TestCluster_Partition(t *testing.T) {
+	tests := []struct {
+		name      string
+		cut, heal func(t *testing.T, p *toxiproxy.Proxy)
+	}{
+		{
+			// Connections are refused and those open are closed.
+			name: "Disabled",
+			cut:  func(t *testing.T, p *toxiproxy.Proxy) { p.Stop() },
+			heal: func(t *testing.T, p *toxiproxy.Proxy) {
+				if err := p.Start(); err != nil {
+					t.Fatalf("heal: %v", err)
+				}
+			},
+		},
+		{
+			// Connections open but every byte is dropped, as when packets
+			// are lost: calls hang until their timeouts.
+			name: "Timeout",
+			cut: func(t *testing.T, p *toxiproxy.Proxy) {
+				for _, stream := range []string{"upstream", "downstream"} {
+					js := `{"name":"cut-` + stream + `","type":"timeout","stream":"` + stream + `","toxicity":1,"attributes":{"timeout":0}}`
+					if _, err := p.Toxics.AddToxicJson(strings.NewReader(js)); err != nil {
+						t.Fatalf("toxic: %v", err)
+					}
+				}
+			},
+			heal: func(t *testing.T, p *toxiproxy.Proxy) {
+				for _, stream := range []string{"upstream", "downstream"} {
+					if err := p.Toxics.RemoveToxic(context.Background(), "cut-"+stream); err != nil {
+						t.Fatalf("heal: %v", err)
+					}
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			testPartition(t, tc.cut, tc.heal)
+		})
+	}
+}
+
+func testPartition(t *testing.T, cut, heal func(*testing.T, *toxiproxy.Proxy)) {
 	tp := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	var proxies []*toxiproxy.Proxy
 	c := startCluster(t, 3, fixtures.ClusterOptions{
@@ -329,17 +372,7 @@ func TestCluster_Partition(t *testing.T) {
 	waitSame(t, c, convergeTimeout)
 
 	for _, p := range proxies {
-		p.Stop()
-	}
-	var all []objState
-	for i, s := range c.Servers {
-		for k := range 5 {
-			mustPut(t, hc, s.Direct(), fmt.Sprintf("contested/%d", k), []byte(fmt.Sprintf("%s wrote %d", s.ID, k)))
-		}
-		mustPut(t, hc, s.Direct(), "only/"+s.ID, content(uint64(i), 10<<10))
-		if i == 1 {
-			mustDelete(t, hc, s.Direct(), "shared")
-		}
+		cut(t, p)
 	}
 	// Every server sees the others dead: the partition holds.
 	for _, s := range c.Servers {
@@ -360,6 +393,16 @@ func TestCluster_Partition(t *testing.T) {
 			time.Sleep(50 * time.Millisecond) // polling interval
 		}
 	}
+	var all []objState
+	for i, s := range c.Servers {
+		for k := range 5 {
+			mustPut(t, hc, s.Direct(), fmt.Sprintf("contested/%d", k), []byte(fmt.Sprintf("%s wrote %d", s.ID, k)))
+		}
+		mustPut(t, hc, s.Direct(), "only/"+s.ID, content(uint64(i), 10<<10))
+		if i == 1 {
+			mustDelete(t, hc, s.Direct(), "shared")
+		}
+	}
 	// Each side holds its own version of the contested keys.
 	for _, s := range c.Servers {
 		got, err := listAll(hc, s.Direct())
@@ -374,9 +417,7 @@ func TestCluster_Partition(t *testing.T) {
 		}
 	}
 	for _, p := range proxies {
-		if err := p.Start(); err != nil {
-			t.Fatalf("heal: %v", err)
-		}
+		heal(t, p)
 	}
 	got := waitSame(t, c, convergeTimeout)
 	for k := range 5 {

@@ -34,8 +34,8 @@ const (
 	DefaultPushTimeout = 2 * time.Minute
 	// DefaultCallTimeout bounds a pull.
 	DefaultCallTimeout = time.Minute
-	// DefaultBlobTimeout bounds one blob fetch.
-	DefaultBlobTimeout = 30 * time.Minute
+	// minBlobIdleTimeout is the least BlobIdleTimeout defaults to.
+	minBlobIdleTimeout = 5 * time.Second
 	// DefaultMaxMessageBytes bounds one sync message.
 	DefaultMaxMessageBytes = 64 << 20
 	// maxBackoff caps the wait after repeated errors talking to a peer.
@@ -73,8 +73,11 @@ type Config struct {
 	FetchConcurrency int
 	PushTimeout      time.Duration
 	CallTimeout      time.Duration
-	BlobTimeout      time.Duration
-	MaxMessageBytes  int64
+	// BlobIdleTimeout abandons a blob fetch that receives nothing for
+	// this long; zero means DeadAfter heartbeat intervals, at least 5 s. A
+	// large blob on a slow link may take as long as it needs.
+	BlobIdleTimeout time.Duration
+	MaxMessageBytes int64
 
 	// Logger gets the replicator's log lines; nil means none.
 	Logger *slog.Logger
@@ -116,8 +119,8 @@ func (c *Config) setDefaults() {
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = DefaultCallTimeout
 	}
-	if c.BlobTimeout <= 0 {
-		c.BlobTimeout = DefaultBlobTimeout
+	if c.BlobIdleTimeout <= 0 {
+		c.BlobIdleTimeout = max(time.Duration(c.DeadAfter)*c.HeartbeatInterval, minBlobIdleTimeout)
 	}
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = DefaultMaxMessageBytes

@@ -102,6 +102,8 @@ func (r *Replicator) refreshStates() {
 			v = 1
 		case StateSuspect:
 			v = 0.5
+		case StateDead:
+			r.abandonCallsLocked(m)
 		}
 		r.met.alive.WithLabelValues(id).Set(v)
 	}
@@ -192,7 +194,7 @@ func (r *Replicator) pushOnce(ctx context.Context, m *member) (more bool, err er
 			req.Entries = append(req.Entries, entryToWire(e))
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, r.cfg.PushTimeout)
+	cctx, cancel := context.WithTimeout(r.callContext(ctx, m), r.cfg.PushTimeout)
 	defer cancel()
 	var resp wire.PushResponse
 	if err := r.call(cctx, v.id, v.url, "push", req, &resp); err != nil {
@@ -252,6 +254,7 @@ func (r *Replicator) pullFrom(ctx context.Context, m *member) error {
 		return ctx.Err()
 	}
 	defer func() { <-r.pullSem }()
+	ctx = r.callContext(ctx, m)
 	for {
 		heads, err := r.db.Heads()
 		if err != nil {

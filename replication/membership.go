@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -34,6 +35,12 @@ type member struct {
 	revivePush chan struct{}
 	revivePull chan struct{}
 	stop       func() // stops its loops; nil when none run
+	// callCtx bounds the member's pushes and pulls in flight; it is
+	// cancelled when the member is found dead, so that calls hung on a
+	// silent connection do not outlive the partition that hung them.
+	loopCtx    context.Context
+	callCtx    context.Context
+	callCancel context.CancelFunc
 }
 
 // pendingPeer is a server known only by URL until a heartbeat tells its id.
@@ -276,7 +283,11 @@ func (r *Replicator) observe(hb *wire.Heartbeat, via string) error {
 		wake(m.revivePull)
 	}
 	m.lastHeard = now
+	// Non-nil even when empty: nil means "not known yet".
 	m.heads = maps.Clone(hb.GetHeads())
+	if m.heads == nil {
+		m.heads = map[string]uint64{}
+	}
 	r.met.lastHeartbeat.WithLabelValues(id).Set(float64(now.UnixNano()) / 1e9)
 	if ahead(m.heads, ours) {
 		wake(m.pullWake)

@@ -153,6 +153,8 @@ func (r *Replicator) startLoopsLocked(m *member) {
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	m.stop = cancel
+	m.loopCtx = ctx
+	m.callCtx, m.callCancel = context.WithCancel(ctx)
 	r.wg.Add(2)
 	go func() {
 		defer r.wg.Done()
@@ -169,6 +171,26 @@ func (r *Replicator) stopLoopsLocked(m *member) {
 		m.stop()
 		m.stop = nil
 	}
+}
+
+// callContext is the context a loop's calls to m derive from.
+func (r *Replicator) callContext(ctx context.Context, m *member) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m.callCtx == nil {
+		return ctx
+	}
+	return m.callCtx
+}
+
+// abandonCallsLocked cancels m's calls in flight and gives later calls a
+// fresh context.
+func (r *Replicator) abandonCallsLocked(m *member) {
+	if m.callCancel == nil || m.callCtx.Err() != nil {
+		return
+	}
+	m.callCancel()
+	m.callCtx, m.callCancel = context.WithCancel(m.loopCtx)
 }
 
 // sleep waits d, or less if cut is signalled, or until ctx is done; it
