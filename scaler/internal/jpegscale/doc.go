@@ -8,10 +8,13 @@
 // It also refuses images of more than MaxScans scans, which upstream decodes
 // however many there are.
 //
-// Changes from upstream: package name, the scan counter, the AC loop of sequential scans
-// stepping over coefficients a scaled IDCT ignores, no image.RegisterFormat (scaler
-// registers the standard decoder), the decoder's bs field and the
-// block-size arithmetic in makeImg and reconstructBlock, scaled.go, and
-// image/draw in place of the standard library's internal imageutil for
-// YCbCrK images.
+// Changes from upstream: package name, the scan counter, the AC loop of
+// sequential scans stepping over coefficients a scaled IDCT ignores and
+// inlining the Huffman table hit and RECEIVE/EXTEND, a 64-bit bit
+// accumulator refilled several bytes at a time (ensureNBits), no
+// image.RegisterFormat (scaler registers the standard decoder), the
+// decoder's bs field and the block-size arithmetic in makeImg and
+// reconstructBlock, scaled.go, and image/draw in place of the standard
+// library's internal imageutil for YCbCrK images. FuzzDecode holds the fork
+// to image/jpeg's output, pixel for pixel, at full size.
 package jpegscale

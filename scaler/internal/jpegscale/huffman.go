@@ -45,27 +45,67 @@ var errShortHuffmanData = FormatError("short Huffman data")
 // ensureNBits reads bytes from the byte buffer to ensure that d.bits.n is at
 // least n. For best performance (avoiding function calls inside hot loops),
 // the caller is the one responsible for first checking that d.bits.n < n.
+//
+// Unlike upstream, which reads one byte per call into a 32-bit accumulator,
+// it tops the 64-bit accumulator up with as many whole bytes as the buffer
+// holds, stopping before a marker, so that the Huffman loop calls it about
+// once per seven bytes. Nothing past the entropy-coded segment is ever
+// taken, so discarding the accumulator at a restart or at the end of a scan
+// leaves the byte reader at the marker, where upstream leaves it too.
 func (d *decoder) ensureNBits(n int32) error {
+	defer d.bits.fixMask()
 	for {
+		buf := d.bytes.buf[:d.bytes.j]
+		i := d.bytes.i
+		for d.bits.n <= 56 && i+2 <= len(buf) {
+			c := buf[i]
+			if c == 0xff {
+				if buf[i+1] != 0x00 {
+					break // a marker: leave it for the caller
+				}
+				i += 2
+			} else {
+				i++
+			}
+			d.bits.a = d.bits.a<<8 | uint64(c)
+			d.bits.n += 8
+		}
+		if i != d.bytes.i {
+			d.bytes.i = i
+			d.bytes.nUnreadable = 0
+		}
+		if d.bits.n >= n {
+			return nil
+		}
+		// Fewer than two buffered bytes, or a marker: one byte the slow way,
+		// which refills the buffer and reports markers and EOF.
 		c, err := d.readByteStuffedByte()
 		if err != nil {
+			if err == errMissingFF00 && d.bytes.nUnreadable != 0 {
+				// Put the marker back.
+				d.bytes.i -= d.bytes.nUnreadable
+				d.bytes.nUnreadable = 0
+			}
 			if err == io.ErrUnexpectedEOF {
 				return errShortHuffmanData
 			}
 			return err
 		}
-		d.bits.a = d.bits.a<<8 | uint32(c)
+		d.bits.a = d.bits.a<<8 | uint64(c)
 		d.bits.n += 8
-		if d.bits.m == 0 {
-			d.bits.m = 1 << 7
-		} else {
-			d.bits.m <<= 8
-		}
 		if d.bits.n >= n {
-			break
+			return nil
 		}
 	}
-	return nil
+}
+
+// fixMask restores m's invariant after n changed by whole bytes.
+func (b *bits) fixMask() {
+	if b.n > 0 {
+		b.m = 1 << uint(b.n-1)
+	} else {
+		b.m = 0
+	}
 }
 
 // receiveExtend is the composition of RECEIVE and EXTEND, specified in section
@@ -185,10 +225,7 @@ func (d *decoder) decodeHuffman(h *huffman) (uint8, error) {
 			}
 			// There are no more bytes of data in this segment, but we may still
 			// be able to read the next symbol out of the previously read bits.
-			// First, undo the readByte that the ensureNBits call made.
-			if d.bytes.nUnreadable != 0 {
-				d.unreadByteStuffedByte()
-			}
+			// ensureNBits has already left the marker unread.
 			goto slowPath
 		}
 	}
@@ -237,7 +274,7 @@ func (d *decoder) decodeBits(n int32) (uint32, error) {
 			return 0, err
 		}
 	}
-	ret := d.bits.a >> uint32(d.bits.n-n)
+	ret := uint32(d.bits.a >> uint32(d.bits.n-n))
 	ret &= (1 << uint32(n)) - 1
 	d.bits.n -= n
 	d.bits.m >>= uint32(n)

@@ -252,9 +252,19 @@ func (d *decoder) processSOS(n int) error {
 							huff := &d.huff[acTable][scan[i].ta]
 							skip := d.skipZig()
 							for ; zig <= zigEnd; zig++ {
-								value, err := d.decodeHuffman(huff)
-								if err != nil {
-									return err
+								// The look-up table hit of decodeHuffman, inlined:
+								// this loop runs once per coded coefficient.
+								var value uint8
+								if v := huff.lut[(d.bits.a>>uint32(max(d.bits.n-lutSize, 0)))&0xff]; v != 0 && d.bits.n >= lutSize {
+									n := (v & 0xff) - 1
+									d.bits.n -= int32(n)
+									d.bits.m >>= n
+									value = uint8(v >> 8)
+								} else {
+									var err error
+									if value, err = d.decodeHuffman(huff); err != nil {
+										return err
+									}
 								}
 								val0 := value >> 4
 								val1 := value & 0x0f
@@ -277,9 +287,18 @@ func (d *decoder) processSOS(n int) error {
 										d.bits.m >>= val1
 										continue
 									}
-									ac, err := d.receiveExtend(val1)
-									if err != nil {
-										return err
+									// receiveExtend, inlined.
+									if d.bits.n < int32(val1) {
+										if err := d.ensureNBits(int32(val1)); err != nil {
+											return err
+										}
+									}
+									d.bits.n -= int32(val1)
+									d.bits.m >>= val1
+									sv := int32(1) << val1
+									ac := int32(d.bits.a>>uint8(d.bits.n)) & (sv - 1)
+									if ac < sv>>1 {
+										ac += ((-1) << val1) + 1
 									}
 									b[unzig[zig]] = ac << al
 								} else {
