@@ -158,9 +158,11 @@ type imageService struct {
 	evictMu  sync.Mutex
 	watchers chan struct{} // slots for delivery watchers
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 // maxDeliveryWatchers bounds the goroutines following responses to their
@@ -206,8 +208,24 @@ func newImageService(db *storage.DB, cfg ImageConfig, reg prometheus.Registerer,
 // Close stops the workers, the sweep and the delivery watchers, and waits
 // for them; a precompute in progress finishes its current image first.
 func (s *imageService) Close() {
+	s.closeMu.Lock()
+	s.closed = true
+	s.closeMu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+}
+
+// spawn runs fn in a goroutine Close waits for, unless Close has begun:
+// a handler that outlived the server's shutdown deadline must not add to
+// the WaitGroup while Close waits on it.
+func (s *imageService) spawn(fn func()) bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Go(fn)
+	return true
 }
 
 // afterUpload queues the precompute of obj's variants. It never blocks the

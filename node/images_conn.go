@@ -104,10 +104,13 @@ func (s *imageService) observe(r *http.Request, bytes int64, start time.Time) {
 		s.learnTCP(client, cs, first)
 		return
 	}
-	s.wg.Go(func() {
+	ok = s.spawn(func() {
 		defer func() { <-s.watchers }()
 		s.watchDelivery(client, cs, sc, bytes, start, first)
 	})
+	if !ok {
+		<-s.watchers
+	}
 }
 
 // delivered reports whether everything written has been acknowledged.
