@@ -3,6 +3,7 @@ package router
 import (
 	"encoding/json"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -218,8 +219,13 @@ func (rt *Router) handleStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleSetPolicy switches the policy at run time:
-// PUT /_proxy/policy?policy=combined&weight=0.3.
+// PUT /_proxy/policy?policy=combined&weight=0.3. The proxy has no admin
+// token, so only a client on the same host may do it.
 func (rt *Router) handleSetPolicy(w http.ResponseWriter, r *http.Request) {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+		writeError(w, http.StatusForbidden, "the policy can only be changed from the proxy's own host (127.0.0.1)")
+		return
+	}
 	q := r.URL.Query()
 	p, wt := rt.Policy()
 	if v := q.Get("policy"); v != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -481,6 +482,13 @@ func TestProxy_Status(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("bad policy: status %d, want 400", resp.StatusCode)
+		}
+		rec := httptest.NewRecorder()
+		req = httptest.NewRequest(http.MethodPut, "/_proxy/policy?policy=price", nil)
+		req.RemoteAddr = "192.0.2.7:4000" // a documentation address: never contacted
+		rt.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Fatalf("policy change from another host: status %d, want 403", rec.Code)
 		}
 	})
 }
