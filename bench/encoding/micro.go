@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"runtime"
+	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -22,7 +23,8 @@ type MicroRow struct {
 	Op         string // encode or decode
 	Rep        int
 	Iters      int
-	NsPerOp    float64
+	NsPerOp    float64 // wall time
+	CPUNsPerOp float64 // CPU time of the whole process (GC included): robust to other load on the machine
 	MsgBytes   int     // encoded message size
 	AllocPerOp float64 // bytes allocated per operation
 }
@@ -42,17 +44,26 @@ func uploadMessage(kind string, content []byte) *wire.UploadRequest {
 	}
 }
 
+// loopResult is what timeLoop measured, per iteration.
+type loopResult struct {
+	iters      int
+	ns, cpuNs  float64
+	allocBytes float64
+}
+
 // timeLoop runs f until minDur has passed (at least once) and returns the
-// iterations, ns per iteration and bytes allocated per iteration.
-func timeLoop(minDur time.Duration, f func() error) (int, float64, float64, error) {
+// iterations and, per iteration, wall ns, process CPU ns (all threads, so
+// the garbage collector's work counts) and bytes allocated.
+func timeLoop(minDur time.Duration, f func() error) (loopResult, error) {
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
+	cpu0 := processCPU()
 	start := time.Now()
 	iters := 0
 	for {
 		if err := f(); err != nil {
-			return 0, 0, 0, err
+			return loopResult{}, err
 		}
 		iters++
 		if time.Since(start) >= minDur {
@@ -60,8 +71,20 @@ func timeLoop(minDur time.Duration, f func() error) (int, float64, float64, erro
 		}
 	}
 	el := time.Since(start)
+	cpu := processCPU() - cpu0
 	runtime.ReadMemStats(&m1)
-	return iters, float64(el.Nanoseconds()) / float64(iters), float64(m1.TotalAlloc-m0.TotalAlloc) / float64(iters), nil
+	n := float64(iters)
+	return loopResult{iters: iters, ns: float64(el.Nanoseconds()) / n, cpuNs: float64(cpu.Nanoseconds()) / n,
+		allocBytes: float64(m1.TotalAlloc-m0.TotalAlloc) / n}, nil
+}
+
+// processCPU is the user+system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // measureCodecs times encoding and decoding of m in both encodings,
@@ -84,7 +107,7 @@ func measureCodecs(kind string, size int, m proto.Message, reps, warmup int, min
 		for i := range encs {
 			enc := encs[(i+rep+warmup)%len(encs)]
 			b := encoded[enc]
-			iters, ns, alloc, err := timeLoop(minDur, func() error {
+			lr, err := timeLoop(minDur, func() error {
 				_, err := enc.Marshal(m)
 				return err
 			})
@@ -92,10 +115,11 @@ func measureCodecs(kind string, size int, m proto.Message, reps, warmup int, min
 				return nil, err
 			}
 			if rep >= 0 {
-				rows = append(rows, MicroRow{Encoding: string(enc), Kind: kind, Size: size, Op: "encode", Rep: rep, Iters: iters, NsPerOp: ns, MsgBytes: len(b), AllocPerOp: alloc})
+				rows = append(rows, MicroRow{Encoding: string(enc), Kind: kind, Size: size, Op: "encode", Rep: rep, Iters: lr.iters,
+					NsPerOp: lr.ns, CPUNsPerOp: lr.cpuNs, MsgBytes: len(b), AllocPerOp: lr.allocBytes})
 			}
 			var last proto.Message
-			iters, ns, alloc, err = timeLoop(minDur, func() error {
+			lr, err = timeLoop(minDur, func() error {
 				last = m.ProtoReflect().New().Interface()
 				return enc.Unmarshal(b, last)
 			})
@@ -108,7 +132,8 @@ func measureCodecs(kind string, size int, m proto.Message, reps, warmup int, min
 				}
 			}
 			if rep >= 0 {
-				rows = append(rows, MicroRow{Encoding: string(enc), Kind: kind, Size: size, Op: "decode", Rep: rep, Iters: iters, NsPerOp: ns, MsgBytes: len(b), AllocPerOp: alloc})
+				rows = append(rows, MicroRow{Encoding: string(enc), Kind: kind, Size: size, Op: "decode", Rep: rep, Iters: lr.iters,
+					NsPerOp: lr.ns, CPUNsPerOp: lr.cpuNs, MsgBytes: len(b), AllocPerOp: lr.allocBytes})
 			}
 		}
 	}
@@ -215,7 +240,7 @@ func RunMicro(cfg Config, contents map[string]map[int][]byte, checks *Checks, lo
 			}
 			rows = append(rows, r...)
 			for _, enc := range encs {
-				logf("micro %-8s %-6s %9d B: encode %s, decode %s, %d B", enc, kind, size,
+				logf("micro %-8s %-6s %9d B: encode %s, decode %s CPU, %d B", enc, kind, size,
 					fmtNs(medianOf(r, enc, "encode")), fmtNs(medianOf(r, enc, "decode")), msgBytes(r, enc))
 			}
 		}
@@ -235,7 +260,7 @@ func RunMicro(cfg Config, contents map[string]map[int][]byte, checks *Checks, lo
 		}
 		rows = append(rows, r...)
 		for _, enc := range encs {
-			logf("micro %-8s %-11s: encode %s, decode %s, %d B", enc, name, fmtNs(medianOf(r, enc, "encode")), fmtNs(medianOf(r, enc, "decode")), msgBytes(r, enc))
+			logf("micro %-8s %-11s: encode %s, decode %s CPU, %d B", enc, name, fmtNs(medianOf(r, enc, "encode")), fmtNs(medianOf(r, enc, "decode")), msgBytes(r, enc))
 		}
 	}
 	return rows, nil
@@ -254,7 +279,7 @@ func medianOf(rows []MicroRow, enc wire.Encoding, op string) float64 {
 	var xs []float64
 	for _, r := range rows {
 		if r.Op == op && r.Encoding == string(enc) {
-			xs = append(xs, r.NsPerOp)
+			xs = append(xs, r.CPUNsPerOp)
 		}
 	}
 	return Summarize(xs).Median

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -94,21 +95,24 @@ func WriteSummary(path string, cfg Config, res *Results, checks *Checks, meta st
 
 	if len(res.Micro) > 0 {
 		b.WriteString("## Codec: one upload message (content + envelope)\n\n")
-		t := newTable("content", "kind", "JSON bytes", "Protobuf bytes", "JSON/PB", "encode JSON", "encode PB", "decode JSON", "decode PB", "decode JSON/PB")
+		b.WriteString("Process CPU time per operation (garbage collection included), which other load on the machine disturbs far less than wall time; wall times are in micro.csv.\n\n")
+		t := newTable("content", "kind", "JSON bytes", "Protobuf bytes", "JSON/PB", "encode JSON", "encode PB", "decode JSON", "decode PB", "decode JSON/PB", "alloc decode JSON", "alloc decode PB")
 		for _, size := range sizesOf(res.Micro, func(r MicroRow) int { return r.Size }) {
 			for _, kind := range Kinds {
 				get := func(enc, op string, f func(MicroRow) float64) Summary {
 					return pick(res.Micro, func(r MicroRow) bool { return r.Encoding == enc && r.Kind == kind && r.Size == size && r.Op == op }, f)
 				}
-				ns := func(r MicroRow) float64 { return r.NsPerOp }
+				ns := func(r MicroRow) float64 { return r.CPUNsPerOp }
 				by := func(r MicroRow) float64 { return float64(r.MsgBytes) }
+				al := func(r MicroRow) float64 { return r.AllocPerOp }
 				jb, pb := get("json", "encode", by), get("protobuf", "encode", by)
 				if jb.N == 0 {
 					continue
 				}
 				je, pe, jd, pd := get("json", "encode", ns), get("protobuf", "encode", ns), get("json", "decode", ns), get("protobuf", "decode", ns)
 				t.row(sizeLabel(size), kind, fmt.Sprintf("%.0f", jb.Median), fmt.Sprintf("%.0f", pb.Median), ratio(jb.Median, pb.Median),
-					spread(je, fmtDur), spread(pe, fmtDur), spread(jd, fmtDur), spread(pd, fmtDur), ratio(jd.Median, pd.Median))
+					spread(je, fmtDur), spread(pe, fmtDur), spread(jd, fmtDur), spread(pd, fmtDur), ratio(jd.Median, pd.Median),
+					fmtBytes(get("json", "decode", al).Median), fmtBytes(get("protobuf", "decode", al).Median))
 			}
 		}
 		b.WriteString(t.String() + "\n")
@@ -119,7 +123,7 @@ func WriteSummary(path string, cfg Config, res *Results, checks *Checks, meta st
 			get := func(enc, op string, f func(MicroRow) float64) Summary {
 				return pick(res.Micro, func(r MicroRow) bool { return r.Encoding == enc && r.Kind == name && r.Op == op }, f)
 			}
-			ns := func(r MicroRow) float64 { return r.NsPerOp }
+			ns := func(r MicroRow) float64 { return r.CPUNsPerOp }
 			by := func(r MicroRow) float64 { return float64(r.MsgBytes) }
 			jb, pb := get("json", "encode", by), get("protobuf", "encode", by)
 			if jb.N == 0 {
@@ -134,6 +138,8 @@ func WriteSummary(path string, cfg Config, res *Results, checks *Checks, meta st
 
 	for _, link := range linksOf(res.Uploads) {
 		fmt.Fprintf(&b, "## End-to-end uploads, %s\n\n", link)
+		ld := pick(res.Uploads, func(r UploadRow) bool { return r.Link == link }, func(r UploadRow) float64 { return r.Load })
+		fmt.Fprintf(&b, "1-minute load average during this part: %.1f (%.1f–%.1f) on %d CPUs.\n\n", ld.Median, ld.Min, ld.Max, runtime.NumCPU())
 		t := newTable("content", "kind", "time JSON", "time PB", "JSON/PB paired", "wire up JSON", "wire up PB", "server CPU JSON", "server CPU PB", "peak RssAnon JSON", "peak RssAnon PB")
 		rows := res.Uploads
 		for _, size := range sizesOf(rows, func(r UploadRow) int { return r.Size }) {
@@ -162,6 +168,8 @@ func WriteSummary(path string, cfg Config, res *Results, checks *Checks, meta st
 
 	if len(res.Repl) > 0 {
 		b.WriteString("## Replication: one object, upload ack until both peers serve it\n\n")
+		ld := pick(res.Repl, func(ReplRow) bool { return true }, func(r ReplRow) float64 { return r.Load })
+		fmt.Fprintf(&b, "1-minute load average during this part: %.1f (%.1f–%.1f) on %d CPUs.\n\n", ld.Median, ld.Min, ld.Max, runtime.NumCPU())
 		t := newTable("link", "content", "lag JSON", "lag PB", "JSON/PB paired", "peer bytes JSON", "peer bytes PB")
 		var links []string
 		for _, r := range res.Repl {
@@ -231,14 +239,14 @@ func WritePlots(dir string, res *Results) error {
 				for _, size := range sizes {
 					sum := pick(res.Micro, func(r MicroRow) bool {
 						return r.Encoding == enc && r.Op == op && r.Size == size && r.Kind == KindRandom
-					}, func(r MicroRow) float64 { return float64(size) / r.NsPerOp * 1e9 / (1 << 20) })
+					}, func(r MicroRow) float64 { return float64(size) / r.CPUNsPerOp * 1e9 / (1 << 20) })
 					s.X, s.Med, s.Lo, s.Hi = append(s.X, float64(size)), append(s.Med, sum.Median), append(s.Lo, sum.Min), append(s.Hi, sum.Max)
 				}
 				series = append(series, s)
 			}
 		}
-		specs = append(specs, PlotSpec{Path: "codec_throughput.png", Title: "Codec throughput, one upload message (random content)",
-			XLabel: "content size", YLabel: "content MiB/s", Sizes: sizes, LogY: true, Series: series})
+		specs = append(specs, PlotSpec{Path: "codec_throughput.png", Title: "Codec throughput per CPU second, one upload message (random content)",
+			XLabel: "content size", YLabel: "content MiB per CPU second", Sizes: sizes, LogY: true, Series: series})
 	}
 	if len(res.Uploads) > 0 {
 		sizes := sizesOf(res.Uploads, func(r UploadRow) int { return r.Size })
