@@ -171,6 +171,11 @@ func (n *Node) notify() {
 	if n.syncer != nil {
 		n.syncer.Notify()
 	}
+	// Replicated writes append to the log too: the image service's sweep
+	// finds new images there, so a replica's variants appear right away.
+	if n.images != nil {
+		n.images.kick()
+	}
 }
 
 // URL is the node's advertised base URL.
