@@ -12,6 +12,7 @@ import (
 // allocates none.
 type ranking struct {
 	servers []*Server
+	out     []*Server // ejected or dead servers, while ranking
 	ms      []Metrics
 	scores  []Score
 	healthy int
@@ -20,6 +21,7 @@ type ranking struct {
 var rankingPool = sync.Pool{New: func() any {
 	return &ranking{
 		servers: make([]*Server, 0, 16),
+		out:     make([]*Server, 0, 16),
 		ms:      make([]Metrics, 0, 16),
 		scores:  make([]Score, 0, 16),
 	}
@@ -27,7 +29,8 @@ var rankingPool = sync.Pool{New: func() any {
 
 func (rk *ranking) release() {
 	clear(rk.servers)
-	rk.servers, rk.ms, rk.scores = rk.servers[:0], rk.ms[:0], rk.scores[:0]
+	clear(rk.out)
+	rk.servers, rk.out, rk.ms, rk.scores = rk.servers[:0], rk.out[:0], rk.ms[:0], rk.scores[:0]
 	rankingPool.Put(rk)
 }
 
@@ -53,14 +56,12 @@ func (rt *Router) rank(t *table, ps *policyState, size int64) *ranking {
 		if s.candidate() {
 			rk.servers = append(rk.servers, s)
 			rk.ms = append(rk.ms, metricsOf(s, now, rt.cfg.ThroughputTTL))
+		} else {
+			rk.out = append(rk.out, s)
 		}
 	}
 	rk.healthy = len(rk.servers)
-	for _, s := range t.servers {
-		if !s.candidate() {
-			rk.servers = append(rk.servers, s)
-		}
-	}
+	rk.servers = append(rk.servers, rk.out...)
 	n := len(rk.servers)
 	if cap(rk.scores) < n {
 		rk.scores = make([]Score, n)
