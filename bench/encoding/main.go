@@ -133,6 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sizes := fs.String("sizes", "", "content sizes for micro and loopback uploads, e.g. 1K,16K,256K,4M,64M")
 	reps := fs.Int("reps", 0, "measured repetitions per configuration (default 5; 2 with -quick)")
 	rate := fs.Float64("rate", 0, "slow link rate in `Mbit/s` (default 20)")
+	replot := fs.Bool("replot", false, "measure nothing: redraw the plots and summary.md from the CSV files in -out")
 	cache := fs.String("cache", "-", "`DIR` keeping generated content between runs (\"\" for none)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./bench/encoding [flags]\n\nRuns the JSON-or-Protobuf experiment and writes CSV, plots and summary.md.\n\nFlags:\n")
@@ -180,6 +181,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if *replot {
+		return Replot(cfg)
 	}
 	res, checks, err := Run(ctx, cfg, func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) })
 	if checks != nil {
@@ -276,6 +280,40 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Results, 
 	return res, checks, nil
 }
 
+// Replot redraws the plots and the summary from the CSV files of an
+// earlier run in cfg.Out, keeping that run's description and checks.
+func Replot(cfg Config) error {
+	res := &Results{}
+	for _, f := range []struct {
+		name string
+		rows any
+	}{
+		{"micro.csv", &res.Micro}, {"uploads.csv", &res.Uploads}, {"replication.csv", &res.Repl},
+		{"replication_burst.csv", &res.Bursts}, {"heartbeat.csv", &res.Beats},
+	} {
+		if err := ReadCSV(filepath.Join(cfg.Out, f.name), f.rows); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	old, err := os.ReadFile(filepath.Join(cfg.Out, "summary.md"))
+	if err != nil {
+		return fmt.Errorf("replot: %w", err)
+	}
+	// The run's description is the sentence after "do not edit.".
+	meta := ""
+	if _, after, ok := strings.Cut(string(old), "do not edit. "); ok {
+		meta, _, _ = strings.Cut(after, "\n")
+	}
+	report, err := os.ReadFile(filepath.Join(cfg.Out, "checks.txt"))
+	if err != nil {
+		return fmt.Errorf("replot: %w", err)
+	}
+	if err := WritePlots(cfg.Out, res); err != nil {
+		return err
+	}
+	return writeSummary(filepath.Join(cfg.Out, "summary.md"), cfg, res, string(report), meta)
+}
+
 func modeName(cfg Config) string {
 	if cfg.Quick {
 		return "quick run"
@@ -311,7 +349,7 @@ func writeResults(cfg Config, res *Results, checks *Checks, meta string) error {
 	if err := os.WriteFile(filepath.Join(cfg.Out, "checks.txt"), []byte(checks.Report()), 0o644); err != nil {
 		return err
 	}
-	return WriteSummary(filepath.Join(cfg.Out, "summary.md"), cfg, res, checks, meta)
+	return writeSummary(filepath.Join(cfg.Out, "summary.md"), cfg, res, checks.Report(), meta)
 }
 
 // makeContents generates the base content of every kind and size a run

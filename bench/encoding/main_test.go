@@ -59,6 +59,10 @@ func TestRun_Quick(t *testing.T) {
 			t.Errorf("no uploads for %s", k)
 		}
 	}
+	// The summary and plots can be redrawn from the CSV files alone.
+	if err := Replot(cfg); err != nil {
+		t.Fatalf("Replot: %v", err)
+	}
 	if len(checks.All()) < 100 {
 		t.Errorf("only %d checks made", len(checks.All()))
 	}

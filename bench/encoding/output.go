@@ -123,3 +123,56 @@ func newTable(cols ...string) *table {
 func (t *table) row(cells ...string) { t.b.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
 
 func (t *table) String() string { return t.b.String() }
+
+// ReadCSV reads a file WriteCSV wrote into rows, a pointer to a slice of
+// the same struct type.
+func ReadCSV(path string, rows any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read csv: %w", err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return fmt.Errorf("read csv %s: %w", path, err)
+	}
+	v := reflect.ValueOf(rows).Elem()
+	t := v.Type().Elem()
+	if len(recs) == 0 {
+		return fmt.Errorf("read csv %s: empty", path)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	for _, rec := range recs[1:] {
+		row := reflect.New(t).Elem()
+		for j := 0; j < t.NumField(); j++ {
+			i, ok := col[snake(t.Field(j).Name)]
+			if !ok || i >= len(rec) {
+				continue
+			}
+			fv, cellv := row.Field(j), rec[i]
+			switch fv.Kind() {
+			case reflect.Float64:
+				x, err := strconv.ParseFloat(cellv, 64)
+				if err != nil {
+					return fmt.Errorf("read csv %s: %s: %w", path, t.Field(j).Name, err)
+				}
+				fv.SetFloat(x)
+			case reflect.Int, reflect.Int64:
+				x, err := strconv.ParseInt(cellv, 10, 64)
+				if err != nil {
+					return fmt.Errorf("read csv %s: %s: %w", path, t.Field(j).Name, err)
+				}
+				fv.SetInt(x)
+			case reflect.Bool:
+				fv.SetBool(cellv == "true")
+			case reflect.String:
+				fv.SetString(cellv)
+			}
+		}
+		v.Set(reflect.Append(v, row))
+	}
+	return nil
+}

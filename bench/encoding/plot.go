@@ -58,6 +58,7 @@ type PlotSpec struct {
 	Path, Title, XLabel, YLabel string
 	Sizes                       []int // x ticks; the x axis is log scale
 	LogY                        bool
+	LegendRight                 bool
 	Series                      []Series
 }
 
@@ -74,13 +75,16 @@ func SavePlot(spec PlotSpec) error {
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
 	p.Legend.Top = true
-	p.Legend.Left = true
+	p.Legend.Left = !spec.LegendRight
 	p.Add(plotter.NewGrid())
 	ymin, ymax := math.Inf(1), math.Inf(-1)
+	drawn := 0
 	for _, s := range spec.Series {
+		s = finite(s, spec.LogY)
 		if len(s.X) == 0 {
 			continue
 		}
+		drawn++
 		xys := make(plotter.XYs, len(s.X))
 		errs := make(plotter.YErrors, len(s.X))
 		for i := range s.X {
@@ -117,8 +121,14 @@ func SavePlot(spec PlotSpec) error {
 			p.Add(bars)
 		}
 	}
-	if spec.LogY && ymin > 0 && !math.IsInf(ymin, 1) {
+	if drawn == 0 {
+		return nil // nothing measured for this figure
+	}
+	switch {
+	case spec.LogY && ymin > 0 && !math.IsInf(ymin, 1):
 		p.Y.Min, p.Y.Max = ymin/1.5, ymax*1.5
+	case !spec.LogY && !math.IsInf(ymin, 1):
+		p.Y.Min, p.Y.Max = 0, ymax*1.15
 	}
 	if len(spec.Sizes) > 0 {
 		p.X.Min, p.X.Max = float64(spec.Sizes[0])/1.6, float64(spec.Sizes[len(spec.Sizes)-1])*1.6
@@ -127,4 +137,22 @@ func SavePlot(spec PlotSpec) error {
 		return fmt.Errorf("plot %s: %w", spec.Path, err)
 	}
 	return nil
+}
+
+// finite drops the points a plot cannot draw: NaN, infinities, and zero
+// or negative values on a log axis (a measure an older run lacks).
+func finite(s Series, logY bool) Series {
+	out := s
+	out.X, out.Med, out.Lo, out.Hi = nil, nil, nil, nil
+	for i := range s.X {
+		v := s.Med[i]
+		if math.IsNaN(v) || math.IsInf(v, 0) || logY && v <= 0 {
+			continue
+		}
+		out.X, out.Med = append(out.X, s.X[i]), append(out.Med, v)
+		if s.Lo != nil {
+			out.Lo, out.Hi = append(out.Lo, s.Lo[i]), append(out.Hi, s.Hi[i])
+		}
+	}
+	return out
 }
