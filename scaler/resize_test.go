@@ -27,6 +27,7 @@ func TestResize_Formats(t *testing.T) {
 		{"GIFToPNG", smallGIF, 100, 100, 75, FormatPNG},
 		{"ProgressiveJPEG", mustRead(t, "internal/jpegscale/testdata/progressive420.jpg"), 60, 60, 45, FormatJPEG},
 		{"JPEG444", mustRead(t, "internal/jpegscale/testdata/baseline444.jpg"), 150, 150, 113, FormatJPEG},
+		{"CMYKJPEG", mustRead(t, "internal/jpegscale/testdata/cmyk.jpg"), 50, 50, 38, FormatJPEG},
 		{"GrayJPEG", mustRead(t, "internal/jpegscale/testdata/gray.jpg"), 99, 99, 74, FormatJPEG},
 		{"WebPLossyToJPEG", mustRead(t, "testdata/blue-purple-pink.lossy.webp"), 50, 50, 0, FormatJPEG},
 		{"WebPAlphaToPNG", mustRead(t, "testdata/gopher-doc.with-alpha.lossless.webp"), 50, 50, 0, FormatPNG},

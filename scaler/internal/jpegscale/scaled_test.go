@@ -70,12 +70,25 @@ func planes(t *testing.T, img image.Image) []samplePlane {
 	case *image.Gray:
 		return []samplePlane{{m.Pix, m.Stride, m.Rect.Dx(), m.Rect.Dy()}}
 	case *image.YCbCr:
-		cw := (len(m.Cb) + m.CStride - 1) / m.CStride
+		ch := (len(m.Cb) + m.CStride - 1) / m.CStride
 		return []samplePlane{
 			{m.Y, m.YStride, m.Rect.Dx(), m.Rect.Dy()},
-			{m.Cb, m.CStride, m.CStride, cw},
-			{m.Cr, m.CStride, m.CStride, cw},
+			{m.Cb, m.CStride, m.CStride, ch},
+			{m.Cr, m.CStride, m.CStride, ch},
 		}
+	case *image.CMYK:
+		w, h := m.Rect.Dx(), m.Rect.Dy()
+		out := make([]samplePlane, 4)
+		for c := range out {
+			p := samplePlane{make([]uint8, w*h), w, w, h}
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					p.pix[y*w+x] = m.Pix[y*m.Stride+x*4+c]
+				}
+			}
+			out[c] = p
+		}
+		return out
 	}
 	t.Fatalf("decoded %T", img)
 	return nil
@@ -121,7 +134,14 @@ func TestDecodeScaled_MatchesBoxAverage(t *testing.T) {
 				if n < 64 {
 					continue // too few whole blocks: padding dominates
 				}
-				if mad := float64(sum) / float64(n); mad > 1.5 {
+				tol := 1.5
+				if _, ok := img.(*image.CMYK); ok {
+					// image/jpeg upsamples CMYK's subsampled channels by
+					// repetition before interleaving; the scaled decode
+					// samples them at its own scale.
+					tol = 2.5
+				}
+				if mad := float64(sum) / float64(n); mad > tol {
 					t.Fatalf("%s/%d plane %d: mean abs diff %.2f from the box average", name, denom, pi, mad)
 				}
 			}
