@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,8 @@ import (
 	"metacdn/fixtures"
 	"metacdn/node"
 	"metacdn/pricedb"
+	"metacdn/replication"
+	"metacdn/router"
 	"metacdn/wire"
 )
 
@@ -59,18 +63,38 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			nodes[i].Close()
 		}
 	}()
+	scheme := "http"
+	var certDir string
+	if cfg.TLS {
+		scheme, certDir = "https", filepath.Join(dir, "certs")
+		ids := make([]string, len(providers))
+		for i, p := range providers {
+			ids[i] = serverID(p)
+		}
+		// The proxy presents a certificate of the cluster CA too, as any
+		// client of the peer API would.
+		if _, _, err := replication.MakeCerts(certDir, append(ids, "proxy")); err != nil {
+			return fmt.Errorf("make certificates: %w", err)
+		}
+	}
 	urls := make([]string, len(providers))
 	for i := range providers {
-		urls[i] = fmt.Sprintf("http://%s:%d", cfg.Host, cfg.BasePort+1+i)
+		urls[i] = fmt.Sprintf("%s://%s:%d", scheme, cfg.Host, cfg.BasePort+1+i)
 	}
 	for i, p := range providers {
 		nc := node.DefaultConfig()
-		nc.ID = fmt.Sprintf("%s-1", p)
+		nc.ID = serverID(p)
 		nc.Listen = fmt.Sprintf("%s:%d", cfg.Host, cfg.BasePort+1+i)
 		nc.DataDir = filepath.Join(dir, nc.ID)
 		nc.Provider = p
 		nc.Encoding = cfg.Encoding
 		nc.AdminToken = cfg.AdminToken
+		if cfg.TLS {
+			nc.TLS = true
+			nc.TLSCA = filepath.Join(certDir, "ca.pem")
+			nc.TLSCert = filepath.Join(certDir, nc.ID+".pem")
+			nc.TLSKey = filepath.Join(certDir, nc.ID+"-key.pem")
+		}
 		for j, u := range urls {
 			if j != i {
 				nc.Peers = append(nc.Peers, u)
@@ -90,18 +114,68 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("start priceinfo: %w", err)
 	}
 	defer prices.Close()
-	samples, err := uploadSamples(ctx, nodes[0].URL(), cfg.Encoding)
+	var tlsClient *tls.Config
+	if cfg.TLS {
+		if tlsClient, err = replication.ClientTLSConfig(filepath.Join(certDir, "proxy.pem"),
+			filepath.Join(certDir, "proxy-key.pem"), filepath.Join(certDir, "ca.pem")); err != nil {
+			return err
+		}
+	}
+	samples, err := uploadSamples(ctx, nodes[0].URL(), cfg.Encoding, tlsClient)
 	if err != nil {
 		return fmt.Errorf("upload samples: %w", err)
 	}
-	printGuide(stdout, cfg, nodes, prices.URL(), samples)
-	<-ctx.Done()
+
+	rc := router.DefaultConfig()
+	rc.Listen = fmt.Sprintf("%s:%d", cfg.Host, cfg.BasePort)
+	rc.Seeds = []string{nodes[0].URL()}
+	rc.PriceInfo = prices.URL()
+	if rc.Policy, err = router.ParsePolicy(cfg.Policy); err != nil {
+		return fmt.Errorf("--policy: %w", err)
+	}
+	if cfg.TLS {
+		rc.TLSCA = filepath.Join(certDir, "ca.pem")
+		rc.TLSCert = filepath.Join(certDir, "proxy.pem")
+		rc.TLSKey = filepath.Join(certDir, "proxy-key.pem")
+	}
+	listening := make(chan string, 1)
+	rc.OnListen = func(addr string) { listening <- addr }
+	proxyCtx, stopProxy := context.WithCancel(ctx)
+	proxyDone := make(chan error, 1)
+	go func() { proxyDone <- router.Run(proxyCtx, rc, log.With("component", "proxy")) }()
+	// The proxy stops before the servers: the deferred closes run after
+	// this wait.
+	defer func() {
+		stopProxy()
+		<-proxyDone
+	}()
+	var proxyAddr string
+	select {
+	case proxyAddr = <-listening:
+	case err := <-proxyDone:
+		return fmt.Errorf("start proxy: %w", err)
+	}
+
+	printGuide(stdout, cfg, nodes, prices.URL(), "http://"+proxyAddr, samples)
+	if cfg.TLS {
+		fmt.Fprintf(stdout, "\nServers speak HTTPS with mutual TLS between peers: give curl --cacert %s\n"+
+			"(objects need no client certificate; the peer sync API does: --cert/--key %s/proxy.pem, proxy-key.pem)\n",
+			filepath.Join(certDir, "ca.pem"), certDir)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-proxyDone:
+		proxyDone <- err
+		return fmt.Errorf("proxy stopped: %w", err)
+	}
 	fmt.Fprintln(stdout, "\nstopping")
 	return nil
 }
 
+func serverID(provider string) string { return provider + "-1" }
+
 // uploadSamples puts a text file and a photo-like JPEG on the first server.
-func uploadSamples(ctx context.Context, server string, enc wire.Encoding) ([]string, error) {
+func uploadSamples(ctx context.Context, server string, enc wire.Encoding, tlsClient *tls.Config) ([]string, error) {
 	var photo bytes.Buffer
 	if err := jpeg.Encode(&photo, samplePhoto(1600, 1200), &jpeg.Options{Quality: 85}); err != nil {
 		return nil, err
@@ -114,6 +188,9 @@ func uploadSamples(ctx context.Context, server string, enc wire.Encoding) ([]str
 		{"images/sample.jpg", "image/jpeg", photo.Bytes()},
 	}
 	up := &node.Uploader{Server: server, Encoding: enc}
+	if tlsClient != nil {
+		up.Client = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsClient}}
+	}
 	var keys []string
 	for _, f := range files {
 		if _, err := up.Upload(ctx, node.UploadFile{Key: f.key, ContentType: f.ct, Size: int64(len(f.data)),
@@ -136,7 +213,7 @@ func samplePhoto(w, h int) image.Image {
 	return img
 }
 
-func printGuide(w io.Writer, cfg Config, nodes []*node.Node, priceURL string, samples []string) {
+func printGuide(w io.Writer, cfg Config, nodes []*node.Node, priceURL, proxyURL string, samples []string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "metacdn local deployment is running (Ctrl-C stops it)")
 	fmt.Fprintln(tw)
@@ -144,10 +221,16 @@ func printGuide(w io.Writer, cfg Config, nodes []*node.Node, priceURL string, sa
 		fmt.Fprintf(tw, "  server %s\t%s\tprovider %s\n", n.ID(), n.URL(), providers[i])
 	}
 	fmt.Fprintf(tw, "  priceinfo\t%s\tseeded with list prices\n", priceURL)
+	fmt.Fprintf(tw, "  proxy\t%s\tpolicy %s\n", proxyURL, cfg.Policy)
 	fmt.Fprintln(tw)
 	s1 := nodes[0].URL()
 	s2 := nodes[len(nodes)-1].URL()
 	fmt.Fprintf(tw, "Uploaded: %s\n\nTry:\n", strings.Join(samples, ", "))
+	fmt.Fprintf(tw, "  curl -i %s/v1/objects/hello.txt                 # routed by the proxy: see X-Cdn-Server\n", proxyURL)
+	fmt.Fprintf(tw, "  curl -i -x %s http://cdn.example/v1/objects/hello.txt   # the proxy in forward mode\n", proxyURL)
+	fmt.Fprintf(tw, "  curl -s %s/_proxy/status                         # servers, figures, prices, scores, decisions\n", proxyURL)
+	fmt.Fprintf(tw, "  curl -o small.jpg -D - '%s/v1/objects/images/sample.jpg?w=320'\n", proxyURL)
+	fmt.Fprintf(tw, "  curl -s %s/v1/variants/images/sample.jpg\n", s1)
 	fmt.Fprintf(tw, "  curl -T README.md %s/v1/objects/docs/readme.md\n", s1)
 	fmt.Fprintf(tw, "  curl -i %s/v1/objects/hello.txt\n", s2)
 	fmt.Fprintf(tw, "  curl -s %s/v1/objects | head\n", s1)
