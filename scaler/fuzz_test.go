@@ -2,6 +2,7 @@ package scaler
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -22,6 +23,7 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		mustRead(f, "testdata/blue-purple-pink.lossy.webp"),
 		mustRead(f, "internal/jpegscale/testdata/progressive420.jpg"),
 		mustRead(f, "internal/jpegscale/testdata/gray.jpg"),
+		withSegment(testimg.PhotoJPEG(24, 16, 3, 70), exifApp1(6, binary.BigEndian)),
 		mustRead(f, "testdata/gopher-doc.with-alpha.lossless.webp"),
 		[]byte("GIF89a"),
 		nil,

@@ -29,6 +29,20 @@ type Info struct {
 	Width  int
 	Height int
 	Frames int // frames of a GIF; 1 for every other format
+
+	// Orientation is the EXIF orientation of a JPEG, 1 (as stored) to 8;
+	// 1 for other formats. Width and Height are as displayed, with the
+	// orientation applied: for 5-8, a quarter turn, they are the stored
+	// height and width. Resize's widths count displayed pixels too.
+	Orientation int
+}
+
+// stored returns the dimensions of the pixels as encoded.
+func (i Info) stored() (w, h int) {
+	if swapsAxes(i.Orientation) {
+		return i.Height, i.Width
+	}
+	return i.Width, i.Height
 }
 
 // ContentType returns the MIME type of the image's format.
@@ -78,7 +92,15 @@ func (l Limits) Probe(r io.Reader) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("probe: %w", configError(err))
 	}
-	info := Info{Format: format, Width: cfg.Width, Height: cfg.Height, Frames: 1}
+	info := Info{Format: format, Width: cfg.Width, Height: cfg.Height, Frames: 1, Orientation: 1}
+	if format == FormatJPEG {
+		// The EXIF segment precedes the frame header, so DecodeConfig has
+		// already read it.
+		info.Orientation = jpegOrientation(rec.Bytes())
+		if swapsAxes(info.Orientation) {
+			info.Width, info.Height = info.Height, info.Width
+		}
+	}
 	if info.Width <= 0 || info.Height <= 0 {
 		return Info{}, fmt.Errorf("probe: %w: %dx%d", ErrNotImage, info.Width, info.Height)
 	}

@@ -77,12 +77,24 @@ func resizePixels(src []byte, width int, f Filter, lim Limits) (image.Image, Inf
 	if width >= info.Width {
 		return nil, info, fmt.Errorf("width %d of %d: %w", width, info.Width, ErrNoUpscale)
 	}
+	img, err := decodeScaled(src, info, width, f, true)
+	return img, info, err
+}
+
+// decodeScaled decodes src and scales it to width displayed pixels, EXIF
+// orientation applied. owned lets the scaler overwrite the decoded image.
+func decodeScaled(src []byte, info Info, width int, f Filter, owned bool) (image.Image, error) {
 	height := ScaledHeight(info.Width, info.Height, width)
-	img, err := decode(src, info, jpegDenom(info, width, height, f))
-	if err != nil {
-		return nil, info, err
+	// Scale in stored orientation, turn the small result afterwards.
+	tw, th := width, height
+	if swapsAxes(info.Orientation) {
+		tw, th = height, width
 	}
-	return scale(img, width, height, f, true), info, nil
+	img, err := decode(src, info, jpegDenom(info, tw, th, f))
+	if err != nil {
+		return nil, err
+	}
+	return orient(scale(img, tw, th, f, owned), info.Orientation), nil
 }
 
 // ResizeReader is Resize for a stream: it reads at most
@@ -118,14 +130,16 @@ func ScaledHeight(origW, origH, w int) int {
 var jpegShrinkMargin = 1
 
 // jpegDenom picks the DCT-domain scale (1, 2, 4 or 8) for decoding a JPEG
-// to be resized to w x h: the largest that keeps jpegShrinkMargin. Only
+// to be resized to w x h stored pixels: the largest that keeps
+// jpegShrinkMargin. Only
 // FilterFast uses it; the other filters are benchmarked as they are.
 func jpegDenom(info Info, w, h int, f Filter) int {
 	if info.Format != FormatJPEG || f.resolve() != FilterFast {
 		return 1
 	}
+	sw, sh := info.stored()
 	for _, d := range []int{8, 4, 2} {
-		if info.Width/d >= jpegShrinkMargin*w && info.Height/d >= jpegShrinkMargin*h {
+		if sw/d >= jpegShrinkMargin*w && sh/d >= jpegShrinkMargin*h {
 			return d
 		}
 	}
@@ -153,6 +167,7 @@ func decode(src []byte, info Info, denom int) (image.Image, error) {
 	case FormatGIF:
 		img, err = gif.Decode(r)
 		if err == nil && img.Bounds() != image.Rect(0, 0, info.Width, info.Height) {
+			// GIFs have no EXIF: stored and displayed sizes agree.
 			canvas := image.NewNRGBA(image.Rect(0, 0, info.Width, info.Height))
 			draw.Draw(canvas, img.Bounds(), img, img.Bounds().Min, draw.Src)
 			img = canvas

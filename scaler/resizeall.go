@@ -27,14 +27,23 @@ func ResizeAll(src []byte, widths []int, opts Options) ([]Result, Info, error) {
 		return nil, info, nil
 	}
 	top := ws[len(ws)-1]
-	img, err := decode(src, info, jpegDenom(info, top, ScaledHeight(info.Width, info.Height, top), opts.Filter))
+	tw, th := top, ScaledHeight(info.Width, info.Height, top)
+	if swapsAxes(info.Orientation) {
+		tw, th = th, tw
+	}
+	img, err := decode(src, info, jpegDenom(info, tw, th, opts.Filter))
 	if err != nil {
 		return nil, info, fmt.Errorf("resize all: %w", err)
 	}
 	out := make([]Result, 0, len(ws))
 	for _, w := range ws {
+		h := ScaledHeight(info.Width, info.Height, w)
+		sw, sh := w, h
+		if swapsAxes(info.Orientation) {
+			sw, sh = h, w
+		}
 		// Not owned: every width reads the same decoded image.
-		scaled := Scale(img, w, ScaledHeight(info.Width, info.Height, w), opts.Filter)
+		scaled := orient(Scale(img, sw, sh, opts.Filter), info.Orientation)
 		res, err := encode(scaled, info.Format, opts.Quality, lim.MaxOutputBytes)
 		if err != nil {
 			return out, info, fmt.Errorf("resize all: width %d: %w", w, err)
