@@ -34,7 +34,9 @@
 // trip. Other filters (x/image/draw's CatmullRom, BiLinear and
 // ApproxBiLinear, bild's Linear) stay selectable; BENCHMARKS.md compares
 // them for speed and for fidelity against x/image/draw's CatmullRom, and
-// against vipsthumbnail, which the default matches per process.
+// against vipsthumbnail, which the default beats per process. Built with
+// the vips tag (cgo, libvips), FilterVips runs libvips' thumbnail in process
+// after scaler's own Probe.
 //
 // # Variants
 //

@@ -37,6 +37,9 @@ var (
 	// Limits.MaxOutputBytes.
 	ErrOutputTooLarge = errors.New("scaler: output too large")
 
+	// ErrNoVips is returned for FilterVips by a build without the vips tag.
+	ErrNoVips = errors.New("scaler: built without libvips (build tag vips)")
+
 	// ErrBusy is returned by Limiter.Do when every slot is taken; callers
 	// answer 503.
 	ErrBusy = errors.New("scaler: too many resizes in progress")

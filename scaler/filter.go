@@ -44,6 +44,13 @@ const (
 	// FilterPlanes is FilterFast without the box step: Catmull-Rom over the
 	// whole source, on planes. Slower than FilterFast, a touch sharper.
 	FilterPlanes
+
+	// FilterVips hands the encoded bytes to libvips' thumbnail operation
+	// (shrink-on-load, Lanczos) after scaler's own Probe. Only in builds
+	// with the vips tag and libvips installed (pkg-config vips); elsewhere
+	// Resize returns ErrNoVips. Scale, which holds decoded pixels, treats
+	// it as FilterFast.
+	FilterVips
 )
 
 var filterNames = map[Filter]string{
@@ -54,9 +61,11 @@ var filterNames = map[Filter]string{
 	FilterBiLinear:       "bilinear",
 	FilterBildLinear:     "bild-linear",
 	FilterPlanes:         "planes",
+	FilterVips:           "vips",
 }
 
-// Filters lists every selectable filter, FilterDefault excluded.
+// Filters lists every filter this build can run, FilterDefault excluded;
+// builds with the vips tag add FilterVips.
 var Filters = []Filter{FilterFast, FilterPlanes, FilterCatmullRom, FilterApproxBiLinear, FilterBiLinear, FilterBildLinear}
 
 func (f Filter) String() string {
@@ -77,7 +86,7 @@ func ParseFilter(s string) (Filter, error) {
 }
 
 func (f Filter) resolve() Filter {
-	if f == FilterDefault {
+	if f == FilterDefault || f == FilterVips {
 		return FilterFast
 	}
 	return f

@@ -55,6 +55,9 @@ type Result struct {
 // is decoded), ErrTruncated or ErrCorrupt from decoding, ErrOutputTooLarge.
 func Resize(src []byte, width int, opts Options) (Result, error) {
 	lim := opts.Limits.withDefaults()
+	if opts.Filter == FilterVips {
+		return resizeVips(src, width, opts.Quality, lim)
+	}
 	out, info, err := resizePixels(src, width, opts.Filter, lim)
 	if err != nil {
 		return Result{}, fmt.Errorf("resize: %w", err)
@@ -76,6 +79,10 @@ func resizePixels(src []byte, width int, f Filter, lim Limits) (image.Image, Inf
 	}
 	if width >= info.Width {
 		return nil, info, fmt.Errorf("width %d of %d: %w", width, info.Width, ErrNoUpscale)
+	}
+	if f == FilterVips {
+		img, err := vipsPixels(src, info, width)
+		return img, info, err
 	}
 	img, err := decodeScaled(src, info, width, f, true)
 	return img, info, err

@@ -26,6 +26,18 @@ func ResizeAll(src []byte, widths []int, opts Options) ([]Result, Info, error) {
 	if len(ws) == 0 {
 		return nil, info, nil
 	}
+	if opts.Filter == FilterVips {
+		// libvips decodes per width; shrink-on-load makes that cheap.
+		out := make([]Result, 0, len(ws))
+		for _, w := range ws {
+			res, err := resizeVips(src, w, opts.Quality, lim)
+			if err != nil {
+				return out, info, fmt.Errorf("resize all: width %d: %w", w, err)
+			}
+			out = append(out, res)
+		}
+		return out, info, nil
+	}
 	top := ws[len(ws)-1]
 	tw, th := top, ScaledHeight(info.Width, info.Height, top)
 	if swapsAxes(info.Orientation) {
