@@ -65,3 +65,13 @@ func TestVips_Orientation(t *testing.T) {
 		})
 	}
 }
+
+func TestVips_ResizeAll(t *testing.T) {
+	res, info, err := ResizeAll(smallJPEG, nil, Options{Filter: FilterVips})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Width != 600 || len(res) != 2 || res[0].Width != 160 || res[1].Width != 320 {
+		t.Fatalf("ResizeAll with vips: info %+v, %d results", info, len(res))
+	}
+}
