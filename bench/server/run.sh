@@ -18,6 +18,8 @@
 #   SERVER_LOG_LEVEL=warn                         the server's --log-level
 #   SKIP_GET=1 / SKIP_UPLOAD=1                    run one half only
 #   BENCH_TMP=DIR                                 where the temp dir goes
+#   SERVER_BIN=FILE                               a server binary to measure
+#                                                 instead of building one
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -120,6 +122,9 @@ clk_tck=$(getconf CLK_TCK)
 log "building server and upload"
 mkdir -p "$tmp/bin"
 go build -o "$tmp/bin/" ./cmd/server ./cmd/upload
+if [ -n "${SERVER_BIN:-}" ]; then
+  cp "$SERVER_BIN" "$tmp/bin/server"
+fi
 
 # --- the server ---
 sport=$(free_port)
@@ -177,7 +182,9 @@ cores=$(nproc)
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 echo "## Server benchmark"
 echo
-echo "- $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)'), $cores cores ($cpu), $(go version | awk '{print $3}'), $("$NGINX" -v 2>&1 | sed 's/.*: //')"
+what="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+[ -n "${SERVER_BIN:-}" ] && what="server binary $SERVER_BIN"
+echo "- $(date -u +%Y-%m-%d), $what, $cores cores ($cpu), $(go version | awk '{print $3}'), $("$NGINX" -v 2>&1 | sed 's/.*: //')"
 echo "- server: \`--log-level $SERVER_LOG_LEVEL\`, GOMAXPROCS default ($cores); nginx: worker_processes $NGINX_WORKERS, sendfile on, access_log off"
 echo "- wrk runs on the same $cores cores as the server under test; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
