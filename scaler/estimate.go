@@ -35,24 +35,37 @@ const (
 	// smaller one is over before TCP's window opens, so it measures round
 	// trips, not bandwidth.
 	MinObserveBytes = 16 << 10
+
+	// DefaultMaxAge is how long a client's figures stay good without a new
+	// observation: long enough to span a browsing session, short enough
+	// that a phone back on Wi-Fi tomorrow is not still treated as on 3G.
+	DefaultMaxAge = 30 * time.Minute
 )
 
 // Estimator keeps exponentially weighted moving averages of each client's
-// link rate, for the least recently seen DefaultEstimatorSize clients (an
-// LRU, so memory stays bounded whatever the traffic). Kernel figures
-// (ObserveTCP) win over timing responses (Observe) when both exist, as the
-// kernel measures delivery below any server or application stall. It is
-// safe for concurrent use.
+// link rate, for the most recently seen clients (an LRU of a fixed size,
+// so memory stays bounded whatever the traffic), forgetting those not seen
+// for MaxAge. Kernel figures (ObserveTCP) win over timing responses
+// (Observe) when both exist, as the kernel measures delivery below any
+// server or application stall. It is safe for concurrent use.
 type Estimator struct {
+	// MaxAge is how long a client's figures last without a new observation;
+	// older ones are forgotten, and the next observation starts afresh.
+	// Set it before use. NewEstimator sets DefaultMaxAge; 0 or less means
+	// forever.
+	MaxAge time.Duration
+
 	mu    sync.Mutex
 	size  int
 	alpha float64
-	lru   *list.List // front = most recent; values are *clientLink
+	now   func() time.Time // time.Now, but tests move it
+	lru   *list.List       // front = most recent; values are *clientLink
 	byKey map[string]*list.Element
 }
 
 type clientLink struct {
 	key     string
+	seen    time.Time // last observation
 	tcpRate float64
 	tcpRTT  float64 // nanoseconds
 	tcpN    int
@@ -66,7 +79,14 @@ func NewEstimator(size int) *Estimator {
 	if size <= 0 {
 		size = DefaultEstimatorSize
 	}
-	return &Estimator{size: size, alpha: DefaultAlpha, lru: list.New(), byKey: make(map[string]*list.Element)}
+	return &Estimator{
+		MaxAge: DefaultMaxAge,
+		size:   size,
+		alpha:  DefaultAlpha,
+		now:    time.Now,
+		lru:    list.New(),
+		byKey:  make(map[string]*list.Element),
+	}
 }
 
 // Observe records that bytes reached client in d. Responses under
@@ -110,6 +130,11 @@ func (e *Estimator) Estimate(client string) Estimate {
 		return Estimate{Source: SourceNone}
 	}
 	c := el.Value.(*clientLink)
+	if e.stale(c) {
+		e.lru.Remove(el)
+		delete(e.byKey, client)
+		return Estimate{Source: SourceNone}
+	}
 	switch {
 	case c.tcpN > 0:
 		return Estimate{BytesPerSec: c.tcpRate, RTT: time.Duration(c.tcpRTT), Source: SourceTCPInfo, Samples: c.tcpN}
@@ -126,19 +151,29 @@ func (e *Estimator) Len() int {
 	return e.lru.Len()
 }
 
-// get returns client's entry, creating it and evicting the least recently
-// seen one past the size bound. e.mu must be held.
+func (e *Estimator) stale(c *clientLink) bool {
+	return e.MaxAge > 0 && e.now().Sub(c.seen) > e.MaxAge
+}
+
+// get returns client's entry, marked seen now, creating it (or starting it
+// afresh when stale) and evicting the least recently seen one past the size
+// bound. e.mu must be held.
 func (e *Estimator) get(client string) *clientLink {
 	if el, ok := e.byKey[client]; ok {
 		e.lru.MoveToFront(el)
-		return el.Value.(*clientLink)
+		c := el.Value.(*clientLink)
+		if e.stale(c) {
+			*c = clientLink{key: client}
+		}
+		c.seen = e.now()
+		return c
 	}
 	if e.lru.Len() >= e.size {
 		old := e.lru.Back()
 		e.lru.Remove(old)
 		delete(e.byKey, old.Value.(*clientLink).key)
 	}
-	c := &clientLink{key: client}
+	c := &clientLink{key: client, seen: e.now()}
 	e.byKey[client] = e.lru.PushFront(c)
 	return c
 }

@@ -89,3 +89,33 @@ func TestEstimator_BoundedUnderLoad(t *testing.T) {
 		t.Fatalf("Len()=%d, want %d", got, DefaultEstimatorSize)
 	}
 }
+
+func TestEstimator_MaxAge(t *testing.T) {
+	e := NewEstimator(0)
+	now := time.Unix(1_700_000_000, 0)
+	e.now = func() time.Time { return now }
+	e.Observe("c", 1_000_000, time.Second)
+	now = now.Add(DefaultMaxAge)
+	if got := e.Estimate("c"); got.Source != SourceHistory {
+		t.Fatalf("at MaxAge: %+v, want still known", got)
+	}
+	// A stale entry does not fold into a new sample: the average restarts.
+	now = now.Add(time.Second)
+	e.Observe("c", 50_000, time.Second)
+	if got := e.Estimate("c"); got.BytesPerSec != 50_000 || got.Samples != 1 {
+		t.Fatalf("after a stale gap: %+v, want a fresh average", got)
+	}
+	now = now.Add(DefaultMaxAge + time.Second)
+	if got := e.Estimate("c"); got.Source != SourceNone {
+		t.Fatalf("past MaxAge: %+v, want forgotten", got)
+	}
+	if got := e.Len(); got != 0 {
+		t.Fatalf("Len()=%d after a stale entry was asked for", got)
+	}
+	e.MaxAge = 0 // forever
+	e.ObserveTCP("d", 1e6, time.Millisecond)
+	now = now.Add(1000 * time.Hour)
+	if got := e.Estimate("d"); got.Source != SourceTCPInfo {
+		t.Fatalf("with MaxAge 0: %+v", got)
+	}
+}
