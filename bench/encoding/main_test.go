@@ -101,6 +101,17 @@ func TestCheckWire_Fails(t *testing.T) {
 			t.Errorf("check %s did not fail; failed: %v", want, names)
 		}
 	}
+	// 4 MiB in 1 s through a 2.5 MB/s link is faster than the link.
+	checks = &Checks{}
+	checkLinkRate(checks, LinkSpec{Name: "slow", RateKBps: 2500}, wire.Protobuf, 4<<20, UploadRow{WireUp: 4 << 20, WallNs: 1e9})
+	if f := checks.Failed(); len(f) != 1 || f[0].Name != "link-rate/protobuf" {
+		t.Errorf("an upload faster than the link passed: %s", checks.Report())
+	}
+	checks = &Checks{}
+	checkLinkRate(checks, LinkSpec{Name: "slow", RateKBps: 2500}, wire.Protobuf, 4<<20, UploadRow{WireUp: 4 << 20, WallNs: 1.7e9})
+	if len(checks.Failed())+len(checks.Warnings()) != 0 {
+		t.Errorf("an upload at 99%% of the link failed: %s", checks.Report())
+	}
 	checks = &Checks{}
 	checkRepeat(checks, LinkSpec{Name: "loopback"}, wire.Protobuf, KindRandom, size,
 		[]UploadRow{{WireUp: 1000, WallNs: 1}, {WireUp: 2000, WallNs: 1}})

@@ -266,6 +266,7 @@ func uploadBatch(ctx context.Context, cfg Config, spec LinkSpec, t *uploadTarget
 		}
 	}
 	checkWire(checks, spec, t.enc, kind, size, row)
+	checkLinkRate(checks, spec, t.enc, size, row)
 	return row, nil
 }
 
@@ -334,6 +335,20 @@ func checkWire(checks *Checks, spec LinkSpec, enc wire.Encoding, kind string, si
 		checks.Hard(ratio >= want && ratio <= want*1.01, "wire-ratio/"+string(enc),
 			"%s %s %d B: wire/content %.4f (want %.4f..%.4f)", spec.Name, kind, size, ratio, want, want*1.01)
 	}
+}
+
+// checkLinkRate checks the network emulator: over the slow link, an
+// upload of 256 KiB or more cannot move its bytes faster than the link's
+// rate, and should reach most of it (the rest is the server's work and
+// the answer's round trip).
+func checkLinkRate(checks *Checks, spec LinkSpec, enc wire.Encoding, size int, r UploadRow) {
+	if spec.RateKBps <= 0 || size < 256<<10 {
+		return
+	}
+	rate := float64(spec.RateKBps) * 1000 // bytes/s
+	got := r.WireUp / (r.WallNs / 1e9)
+	checks.Hard(got <= 1.02*rate, "link-rate/"+string(enc), "%s %d B: %.2f MB/s through a %.2f MB/s link (want at most the link's rate)", spec.Name, size, got/1e6, rate/1e6)
+	checks.Soft(got >= 0.8*rate, "link-use/"+string(enc), "%s %d B: %.0f%% of the link's rate used (want >= 80%%)", spec.Name, size, 100*got/rate)
 }
 
 // checkRepeat flags configurations whose repetitions disagree: the bytes
