@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
 	"google.golang.org/protobuf/proto"
@@ -125,6 +126,10 @@ func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
 				level = slog.LevelError
 			case status >= 400:
 				level = slog.LevelWarn
+			case strings.HasPrefix(r.URL.Path, "/v1/replication/"):
+				// Peers sync every few seconds; their successful calls
+				// would drown the lines users read.
+				level = slog.LevelDebug
 			}
 			// The attributes cost more than the check, when the line is
 			// below the configured level.
