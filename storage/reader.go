@@ -32,6 +32,7 @@ type BlobReader struct {
 
 	buf    []byte // bytes at [bufOff, bufOff+len(buf)) of the blob
 	bufOff int64
+	pooled *[]byte // buf's backing array, from getReadBuf; nil if none
 
 	closed bool
 }
@@ -90,7 +91,9 @@ func (db *DB) openBlobTx(tx *bbolt.Tx, sum [32]byte, preload bool) (*BlobReader,
 	br := &BlobReader{db: db, set: rec.Set, size: rec.Size}
 	if preload && rec.Size > 0 && rec.Size <= readWindow {
 		if chunk := getChunk(tx.Bucket(bucketChunks), chunkKey(rec.Set, 0)); int64(len(chunk)) == rec.Size {
-			br.buf = append(make([]byte, 0, rec.Size), chunk...)
+			br.pooled = getReadBuf(len(chunk))
+			br.buf = *br.pooled
+			copy(br.buf, chunk)
 		}
 	}
 	return br, nil
@@ -111,25 +114,36 @@ func (br *BlobReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if br.pos < br.bufOff || br.pos >= br.bufOff+int64(len(br.buf)) {
-		n := min(int64(readWindow), br.size-br.pos)
-		if int64(cap(br.buf)) < n {
-			br.buf = make([]byte, n)
-		}
-		br.buf = br.buf[:n]
-		got, err := br.db.readRange(br.set, br.buf, br.pos)
-		br.buf = br.buf[:got]
-		br.bufOff = br.pos
-		if got == 0 {
-			if err == nil {
-				err = io.ErrUnexpectedEOF
-			}
-			return 0, err
-		}
+	if err := br.fill(); err != nil {
+		return 0, err
 	}
 	n := copy(p, br.buf[br.pos-br.bufOff:])
 	br.pos += int64(n)
 	return n, nil
+}
+
+// fill makes the buffer hold the byte at pos (< size), refilling it with
+// up to readWindow bytes in one read transaction if it does not.
+func (br *BlobReader) fill() error {
+	if br.pos >= br.bufOff && br.pos < br.bufOff+int64(len(br.buf)) {
+		return nil
+	}
+	n := int(min(int64(readWindow), br.size-br.pos))
+	if br.pooled == nil || cap(*br.pooled) < n {
+		br.release()
+		br.pooled = getReadBuf(n)
+	}
+	br.buf = (*br.pooled)[:n]
+	got, err := br.db.readRange(br.set, br.buf, br.pos)
+	br.buf = br.buf[:got]
+	br.bufOff = br.pos
+	if got == 0 {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
 }
 
 // ReadAt reads len(p) bytes at off, one read transaction per readWindow
@@ -183,11 +197,22 @@ func (br *BlobReader) Seek(offset int64, whence int) (int64, error) {
 	return abs, nil
 }
 
-// Close releases the buffer; later calls fail with ErrClosed.
+// Close returns the buffer to its pool; later calls fail with ErrClosed.
+// It must not run concurrently with another method.
 func (br *BlobReader) Close() error {
+	if br.closed {
+		return nil
+	}
 	br.closed = true
-	br.buf = nil
+	br.release()
 	return nil
+}
+
+func (br *BlobReader) release() {
+	if br.pooled != nil {
+		putReadBuf(br.pooled)
+	}
+	br.pooled, br.buf, br.bufOff = nil, nil, 0
 }
 
 // readRange copies the blob bytes at off into p in one read transaction,
