@@ -146,6 +146,29 @@ func (br *BlobReader) fill() error {
 	return nil
 }
 
+// WriteTo writes the blob from the current position to its end to w,
+// straight from the reader's buffer (one copy out of bbolt per window,
+// none into a caller's buffer). No read transaction is open while w
+// runs: a slow client holds back no writer or remap.
+func (br *BlobReader) WriteTo(w io.Writer) (int64, error) {
+	if br.closed {
+		return 0, ErrClosed
+	}
+	var total int64
+	for br.pos < br.size {
+		if err := br.fill(); err != nil {
+			return total, err
+		}
+		n, err := w.Write(br.buf[br.pos-br.bufOff:])
+		br.pos += int64(n)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
 // ReadAt reads len(p) bytes at off, one read transaction per readWindow
 // bytes, without moving the position.
 func (br *BlobReader) ReadAt(p []byte, off int64) (int, error) {

@@ -114,6 +114,22 @@ func TestBlobReader(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("WriteTo", func(t *testing.T) {
+		for _, start := range []int64{0, 1, 999, 1000, 10_499, 10_500} {
+			br := open(t)
+			if _, err := br.Seek(start, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			n, err := br.WriteTo(&buf)
+			if err != nil || n != int64(len(data))-start || !bytes.Equal(buf.Bytes(), data[start:]) {
+				t.Fatalf("WriteTo from %d: %d bytes, %v", start, n, err)
+			}
+			if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+				t.Fatalf("Read after WriteTo: %d, %v; want EOF", n, err)
+			}
+		}
+	})
 	t.Run("Closed", func(t *testing.T) {
 		br := open(t)
 		if _, err := br.Read(make([]byte, 10)); err != nil {
@@ -126,8 +142,8 @@ func TestBlobReader(t *testing.T) {
 		if err := br.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := br.Read(make([]byte, 1)); !errors.Is(err, ErrClosed) {
-			t.Fatalf("Read after Close: %v, want ErrClosed", err)
+		if _, err := br.WriteTo(io.Discard); !errors.Is(err, ErrClosed) {
+			t.Fatalf("WriteTo after Close: %v, want ErrClosed", err)
 		}
 	})
 	t.Run("NotFound", func(t *testing.T) {
@@ -182,7 +198,7 @@ func TestDB_OpenObjectSmall(t *testing.T) {
 }
 
 // TestDB_OpenObjectPooled reads objects over and over through OpenObject,
-// Read and Close: the buffers come back to the pool, so the bytes
+// WriteTo and Close: the buffers come back to the pool, so the bytes
 // allocated per read stay far under the object's size, and a buffer
 // returned by one reader never shows through another's content.
 func TestDB_OpenObjectPooled(t *testing.T) {
@@ -202,7 +218,7 @@ func TestDB_OpenObjectPooled(t *testing.T) {
 					t.Fatal(err)
 				}
 				buf.Reset()
-				if _, err := buf.ReadFrom(br); err != nil {
+				if _, err := br.WriteTo(&buf); err != nil {
 					t.Fatal(err)
 				}
 				br.Close()
