@@ -21,8 +21,9 @@ import (
 const DefaultChunkSize = 4 << 20
 
 // DefaultBatchBytes bounds the chunk bytes Put buffers before committing
-// them in one write transaction.
-const DefaultBatchBytes = 16 << 20
+// them in one write transaction. One batch commits while the next fills,
+// so a Put holds two (see DESIGN.md for why 8 MiB).
+const DefaultBatchBytes = 8 << 20
 
 // Defaults of the background janitor.
 const (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +192,40 @@ func TestDB_PutCanceled(t *testing.T) {
 	}
 }
 
+// TestDB_PutClosedMidway closes the database while a Put streams: a
+// batch committing in the background fails, and Put reports it rather
+// than an object.
+func TestDB_PutClosedMidway(t *testing.T) {
+	db := mustOpenDBOpts(t, Options{ChunkSize: 100})
+	db.batch = 200
+	r := &hookReader{r: &patternReader{n: 10000}, at: 1000, hook: func() { db.Close() }}
+	if _, err := db.Put(context.Background(), PutRequest{Key: "k", Body: r}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Put: %v, want ErrClosed", err)
+	}
+	db.open() // as a restart would: the batches already committed go
+	if s := db.mustStats(); s.Chunks != 0 || s.Objects != 0 {
+		t.Fatalf("left behind: %+v", s)
+	}
+}
+
+// hookReader calls hook once when at bytes have been read.
+type hookReader struct {
+	r    io.Reader
+	n    int64
+	at   int64
+	hook func()
+}
+
+func (h *hookReader) Read(p []byte) (int, error) {
+	if h.n >= h.at && h.hook != nil {
+		h.hook()
+		h.hook = nil
+	}
+	n, err := h.r.Read(p)
+	h.n += int64(n)
+	return n, err
+}
+
 type cancelAfter struct {
 	r      *patternReader
 	n      int64
@@ -264,6 +299,9 @@ func TestDB_RecoverInterruptedPut(t *testing.T) {
 	db.batch = 100
 	in := db.newIngest()
 	if _, _, err := in.readAll(context.Background(), &patternReader{n: 1000}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.wait(); err != nil {
 		t.Fatal(err)
 	}
 	// The process "dies" here: no finish, no abort.
