@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
+	"slices"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -104,16 +107,47 @@ func (e Encoding) Unmarshal(b []byte, m proto.Message) error {
 
 // ReadMessage reads at most limit bytes from r and decodes them into m. A
 // body over the limit is an error rather than a silent truncation.
+//
+// The bytes are read into a pooled buffer: io.ReadAll would grow a fresh
+// one for every message, allocating and copying about twice a 4 MiB
+// upload message each time. Unmarshal copies what m keeps (bytes fields
+// included), so the buffer is free again once it returns.
 func (e Encoding) ReadMessage(r io.Reader, limit int64, m proto.Message) error {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return fmt.Errorf("read message: %w", err)
+	bp, _ := messageBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer messageBufs.Put(bp)
+	limit = min(limit, math.MaxInt64-1) // limit+1 must not overflow
+	b := (*bp)[:0]
+	for {
+		if len(b) == cap(b) {
+			// Grow as append would, but never past limit+1: one byte
+			// over is enough to tell the body is too large.
+			b = slices.Grow(b, int(min(int64(max(cap(b), 512)), limit+1-int64(len(b)))))
+		}
+		want := min(int64(cap(b)), limit+1)
+		n, err := r.Read(b[len(b):want])
+		b = b[:len(b)+n]
+		*bp = b
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read message: %w", err)
+		}
+		if int64(len(b)) > limit {
+			return fmt.Errorf("%w: message over %d bytes", ErrTooLarge, limit)
+		}
 	}
 	if int64(len(b)) > limit {
 		return fmt.Errorf("%w: message over %d bytes", ErrTooLarge, limit)
 	}
 	return e.Unmarshal(b, m)
 }
+
+// messageBufs holds ReadMessage's buffers (*[]byte).
+var messageBufs sync.Pool
 
 // ErrTooLarge is returned when a message is over its size limit.
 var ErrTooLarge = errors.New("message too large")
