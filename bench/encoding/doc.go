@@ -4,7 +4,7 @@
 // docs/experiments/encoding/ (docs/experiments/encoding.md is the
 // write-up).
 //
-//	go run ./bench/encoding            # the full run, about 10-15 minutes
+//	go run ./bench/encoding            # the full run, 7-10 minutes on 2 cores
 //	go run ./bench/encoding -quick     # tiny sizes, seconds
 //
 // # Parts
