@@ -15,9 +15,10 @@
 // # Reading
 //
 // OpenObject and OpenBlob return a BlobReader (io.ReadSeeker and
-// io.ReaderAt, for http.ServeContent). It holds no transaction between
-// reads: each read copies up to a window out of bbolt in its own short read
-// transaction, so a slow client never holds back writers.
+// io.ReaderAt, for http.ServeContent, and io.WriterTo, which writes from
+// its own buffer). It holds no transaction between reads: each read copies
+// up to a window out of bbolt in its own short read transaction, so a slow
+// client never holds back writers. Close returns its buffer to a pool.
 //
 // # Replication log
 //
