@@ -213,3 +213,29 @@ func TestRun_Flags(t *testing.T) {
 		t.Errorf("snake(ObjectsPS)=%q", got)
 	}
 }
+
+// TestStartServer_PortTaken shows what the harness retries on: a server
+// whose port another process holds fails with an error portTaken knows.
+func TestStartServer_PortTaken(t *testing.T) {
+	dir := t.TempDir()
+	bin, err := BuildServer(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, err := StartServer(context.Background(), bin, dir, "taken", ln.Addr().String())
+	if err == nil {
+		s.Stop()
+		t.Fatal("a server started on a port another listener holds")
+	}
+	if !portTaken(err) {
+		t.Fatalf("portTaken(%v)=false, want true", err)
+	}
+	if portTaken(errors.New("address already in use")) {
+		t.Fatal("portTaken is true for an error that is not ErrNotReady")
+	}
+}

@@ -141,6 +141,13 @@ func RunReplication(ctx context.Context, cfg Config, spec LinkSpec, sizes []int,
 			return nil, nil, nil, err
 		}
 		c, err := startCluster(ctx, cfg, spec, enc, d)
+		for try := 0; try < 3 && portTaken(err); try++ {
+			d = fmt.Sprintf("%s/%s-%d", dir, enc, try)
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, nil, nil, err
+			}
+			c, err = startCluster(ctx, cfg, spec, enc, d)
+		}
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("replication %s %s: %w", spec.Name, enc, err)
 		}

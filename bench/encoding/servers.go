@@ -158,6 +158,13 @@ func (s *Server) WaitPeersAlive(ctx context.Context, want int, timeout time.Dura
 	}
 }
 
+// portTaken reports whether a server failed to start because another
+// process took its port between freeAddr and the server's own bind: the
+// caller then tries again on a new port.
+func portTaken(err error) bool {
+	return errors.Is(err, ErrNotReady) && strings.Contains(err.Error(), "address already in use")
+}
+
 // tail returns the end of a log file for an error message.
 func tail(path string) string {
 	b, err := os.ReadFile(path)

@@ -147,7 +147,11 @@ func uploadCell(ctx context.Context, cfg Config, spec LinkSpec, kind string, siz
 		}
 	}()
 	for _, enc := range []wire.Encoding{wire.JSON, wire.Protobuf} {
-		t, err := startTarget(ctx, cfg, spec, enc, dir, fmt.Sprintf("up-%s-%s-%d", spec.Name, kind, size))
+		name := fmt.Sprintf("up-%s-%s-%d", spec.Name, kind, size)
+		t, err := startTarget(ctx, cfg, spec, enc, dir, name)
+		for try := 0; try < 3 && portTaken(err); try++ {
+			t, err = startTarget(ctx, cfg, spec, enc, dir, fmt.Sprintf("%s-%d", name, try))
+		}
 		if err != nil {
 			return nil, err
 		}
