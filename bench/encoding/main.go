@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -267,8 +268,8 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Results, 
 	}
 	checkKinds(checks, res)
 
-	meta := fmt.Sprintf("Run %s on %s: %d CPUs (%s), %s; load average %.2f at the start, %.2f at the end; %s; slow link %.0f Mbit/s (toxiproxy bandwidth toxic); took %s.",
-		start.UTC().Format("2006-01-02 15:04 MST"), hostname(), runtime.NumCPU(), cpuModel(), runtime.Version(),
+	meta := fmt.Sprintf("Run %s at %s on %s: %d CPUs (%s), %s; load average %.2f at the start, %.2f at the end; %s; slow link %.0f Mbit/s (toxiproxy bandwidth toxic); took %s.",
+		start.UTC().Format("2006-01-02 15:04 MST"), sourceVersion(ctx), hostname(), runtime.NumCPU(), cpuModel(), runtime.Version(),
 		load0, LoadAvg(), modeName(cfg), cfg.RateMbit, time.Since(start).Round(time.Second))
 	if err := writeResults(cfg, res, checks, meta); err != nil {
 		return res, checks, err
@@ -425,6 +426,20 @@ func parseSizes(s string) ([]int, error) {
 		out = append(out, v*mult)
 	}
 	return out, nil
+}
+
+// sourceVersion names the code the servers were built from: the commit,
+// and "+changes" when the work tree differed from it.
+func sourceVersion(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "an unknown commit"
+	}
+	v := "commit " + strings.TrimSpace(string(out))
+	if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		v += "+changes"
+	}
+	return v
 }
 
 func hostname() string {
