@@ -247,13 +247,17 @@ func (r *runner) startProxy(ctx context.Context) (stop func(), err error) {
 	}, nil
 }
 
-// settle sends GETs for object through the proxy until want answers one,
-// then takes five more, of which four must come from want.
+// settle sends GETs for object through the proxy until want answers
+// settleStreak in a row, then takes five more, of which four must come
+// from want. The streak keeps a pick made while the smoothed figures were
+// still converging, right after the links changed, from counting as
+// settled.
 func (r *runner) settle(ctx context.Context, object, want string) (Pick, error) {
 	url := r.proxy + "/v1/objects/" + object
 	pk := Pick{Want: want}
 	deadline := time.Now().Add(r.opt.Settle)
 	var seen []string
+	streak := 0
 	for {
 		got, err := r.fetchServer(ctx, url)
 		if err != nil {
@@ -263,11 +267,14 @@ func (r *runner) settle(ctx context.Context, object, want string) (Pick, error) 
 			pk.Got, pk.Detail = "error", err.Error()
 			return pk, nil
 		}
-		if got == want {
+		seen = append(seen, got)
+		if streak = streak + 1; got != want {
+			streak = 0
+		}
+		if streak >= settleStreak {
 			break
 		}
-		seen = append(seen, got)
-		if time.Now().After(deadline) {
+		if got != want && time.Now().After(deadline) {
 			pk.Got = got
 			pk.Detail = fmt.Sprintf("GET %s: not from %s after %s (last answers %s)\n%s",
 				url, want, r.opt.Settle, last(seen, 10), r.status(ctx))
@@ -302,6 +309,10 @@ func (r *runner) settle(ctx context.Context, object, want string) (Pick, error) 
 	}
 	return pk, nil
 }
+
+// settleStreak is how many answers in a row must come from the expected
+// server before a pick is sampled.
+const settleStreak = 5
 
 func last(s []string, n int) []string {
 	if len(s) > n {
