@@ -112,10 +112,13 @@ func copyCount(dst io.Writer, src io.Reader, n *atomic.Int64) {
 	for {
 		k, err := src.Read(buf)
 		if k > 0 {
+			// Count before passing the bytes on: once they are written the
+			// other side may answer, and a caller that reads the counters
+			// after the answer must find them counted.
+			n.Add(int64(k))
 			if _, werr := dst.Write(buf[:k]); werr != nil {
 				return
 			}
-			n.Add(int64(k))
 		}
 		if err != nil {
 			return
