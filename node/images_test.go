@@ -2,10 +2,8 @@ package node_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"image"
 	_ "image/gif"
 	_ "image/jpeg"
@@ -399,32 +397,6 @@ func TestImages_ScaleModes(t *testing.T) {
 	})
 }
 
-// pngClaiming builds a PNG whose header claims w x h pixels, followed by
-// junk: a decompression bomb's shape without its bulk.
-func pngClaiming(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
-		b.Write(n[:])
-		crc := crc32.NewIEEE()
-		crc.Write([]byte(typ))
-		crc.Write(data)
-		b.WriteString(typ)
-		b.Write(data)
-		binary.BigEndian.PutUint32(n[:], crc.Sum32())
-		b.Write(n[:])
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
-	chunk("IHDR", ihdr)
-	chunk("IDAT", bytes.Repeat([]byte{0x78}, 1000))
-	chunk("IEND", nil)
-	return b.Bytes()
-}
 
 func TestImages_Refused(t *testing.T) {
 	n := startNode(t)
@@ -434,8 +406,8 @@ func TestImages_Refused(t *testing.T) {
 		body                   []byte
 		status                 int
 	}{
-		{"PNGBomb", "bomb.png", "image/png", pngClaiming(20000, 20000), http.StatusUnprocessableEntity},
-		{"PNGBombHuge", "bomb2.png", "image/png", pngClaiming(100000, 100000), http.StatusUnprocessableEntity},
+		{"PNGBomb", "bomb.png", "image/png", testimg.PNGClaiming(20000, 20000), http.StatusUnprocessableEntity},
+		{"PNGBombHuge", "bomb2.png", "image/png", testimg.PNGClaiming(100000, 100000), http.StatusUnprocessableEntity},
 		{"TruncatedJPEG", "cut.jpg", "image/jpeg", full[:len(full)/3], http.StatusUnprocessableEntity},
 		{"ManyFrames", "many.gif", "image/gif", testimg.GIF(8, 8, 1500), http.StatusUnprocessableEntity},
 		{"Text", "a.txt", "text/plain", []byte("plain text"), http.StatusUnsupportedMediaType},

@@ -3,7 +3,6 @@ package scaler
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/draw"
 	"image/png"
@@ -57,32 +56,6 @@ func meanAbsDiff(a, b image.Image) float64 {
 	return float64(sum) / float64(len(na.Pix))
 }
 
-// pngHeader builds a PNG whose IHDR claims w x h RGBA pixels, followed by
-// an IDAT of junk: a decompression bomb's shape without its bulk.
-func pngHeader(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
-		b.Write(n[:])
-		crc := crc32.NewIEEE()
-		crc.Write([]byte(typ))
-		crc.Write(data)
-		b.WriteString(typ)
-		b.Write(data)
-		binary.BigEndian.PutUint32(n[:], crc.Sum32())
-		b.Write(n[:])
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
-	chunk("IHDR", ihdr)
-	chunk("IDAT", []byte("not really zlib"))
-	chunk("IEND", nil)
-	return b.Bytes()
-}
 
 // jpegWithSize rewrites the SOF dimensions of a baseline JPEG.
 func jpegWithSize(tb testing.TB, src []byte, w, h uint16) []byte {
@@ -124,3 +97,6 @@ func jpegManyScans(tb testing.TB, n int) []byte {
 	}
 	return append(out, src[end:]...)
 }
+
+// pngHeader is a decompression bomb's shape without its bulk.
+var pngHeader = testimg.PNGClaiming

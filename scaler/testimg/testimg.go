@@ -7,6 +7,8 @@ package testimg
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/color/palette"
@@ -167,5 +169,32 @@ func GIF(w, h, frames int) []byte {
 	if err := gif.EncodeAll(&b, g); err != nil {
 		panic(err)
 	}
+	return b.Bytes()
+}
+
+// PNGClaiming builds a PNG whose IHDR claims w x h RGBA pixels, followed
+// by an IDAT of junk: a decompression bomb's shape without its bulk.
+func PNGClaiming(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
+		b.Write(n[:])
+		crc := crc32.NewIEEE()
+		crc.Write([]byte(typ))
+		crc.Write(data)
+		b.WriteString(typ)
+		b.Write(data)
+		binary.BigEndian.PutUint32(n[:], crc.Sum32())
+		b.Write(n[:])
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	chunk("IHDR", ihdr)
+	chunk("IDAT", bytes.Repeat([]byte{0x78}, 1000))
+	chunk("IEND", nil)
 	return b.Bytes()
 }
