@@ -397,7 +397,6 @@ func TestImages_ScaleModes(t *testing.T) {
 	})
 }
 
-
 func TestImages_Refused(t *testing.T) {
 	n := startNode(t)
 	full := photo()

@@ -56,7 +56,6 @@ func meanAbsDiff(a, b image.Image) float64 {
 	return float64(sum) / float64(len(na.Pix))
 }
 
-
 // jpegWithSize rewrites the SOF dimensions of a baseline JPEG.
 func jpegWithSize(tb testing.TB, src []byte, w, h uint16) []byte {
 	tb.Helper()
