@@ -116,6 +116,10 @@ type Options struct {
 	// DefaultOrphanBlobAge); zero means DefaultSweepInterval, negative
 	// turns the janitor off (unit tests do).
 	SweepInterval time.Duration
+	// HotCacheBytes is the memory budget of the cache of small objects
+	// (up to 64 KiB) served without a read transaction; zero means
+	// DefaultHotCacheBytes, negative turns the cache off.
+	HotCacheBytes int64
 }
 
 // PutRequest describes a write of a whole object from a stream.

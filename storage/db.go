@@ -63,6 +63,7 @@ type DB struct {
 	closed    atomic.Bool
 
 	bufs sync.Pool // *[]byte of chunkSize, for ingest
+	hot  *hotCache
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -101,6 +102,12 @@ func Open(path string, opts Options) (*DB, error) {
 		onAppend:  opts.OnAppend,
 		now:       opts.Clock,
 		stop:      make(chan struct{}),
+	}
+	switch {
+	case opts.HotCacheBytes == 0:
+		db.hot = newHotCache(DefaultHotCacheBytes)
+	default:
+		db.hot = newHotCache(max(opts.HotCacheBytes, 0))
 	}
 	if db.chunkSize == 0 {
 		db.chunkSize = DefaultChunkSize
@@ -238,7 +245,12 @@ func (db *DB) update(fn func(tx *bbolt.Tx) error) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
-	return mapClosed(db.bolt.Update(fn))
+	err := db.bolt.Update(fn)
+	// Cleared once the commit is done and before the writer returns, so
+	// no read that starts after a write was acknowledged finds the old
+	// state (see hotCache).
+	db.hot.clear()
+	return mapClosed(err)
 }
 
 func mapClosed(err error) error {

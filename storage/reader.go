@@ -56,8 +56,18 @@ func (db *DB) OpenBlob(sha string) (*BlobReader, error) {
 
 // OpenObject returns a live object's metadata and a reader of its content.
 // For a blob of one chunk up to readWindow it also copies the bytes in the
-// same read transaction, so a small GET costs one transaction in all.
+// same read transaction, so a small GET costs one transaction in all; an
+// object of up to 64 KiB read before is served from the hot-object cache
+// with none (see hotCache). The returned Object's Meta may be shared with
+// other readers: callers must not modify it.
 func (db *DB) OpenObject(key string) (Object, *BlobReader, error) {
+	if db.closed.Load() {
+		return Object{}, nil, fmt.Errorf("open object %q: %w", key, ErrClosed)
+	}
+	if e, ok := db.hot.get(key); ok {
+		return e.obj, &BlobReader{db: db, set: e.set, size: int64(len(e.data)), buf: e.data}, nil
+	}
+	gen := db.hot.generation()
 	var (
 		o  Object
 		br *BlobReader
@@ -75,6 +85,10 @@ func (db *DB) OpenObject(key string) (Object, *BlobReader, error) {
 	})
 	if err != nil {
 		return Object{}, nil, fmt.Errorf("open object %q: %w", key, err)
+	}
+	if br.size <= hotObjectMax && int64(len(br.buf)) == br.size {
+		// The cache keeps its own copy: br.buf goes back to a pool.
+		db.hot.add(gen, hotEntry{obj: o, set: br.set, data: append([]byte(nil), br.buf...)})
 	}
 	return o, br, nil
 }
