@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -247,31 +246,7 @@ func runClient(t *testing.T, argv ...string) (http.Header, []byte) {
 // knows a server.
 func startProxy(t *testing.T, args ...string) string {
 	t.Helper()
-	addr := fixtures.FreeAddr(t)
-	logPath := filepath.Join(t.TempDir(), "proxy.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(fixtures.Binary(t, "proxy"), append([]string{"--listen", addr}, args...)...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("--- proxy log:\n%s", b)
-		}
-	})
-	u := "http://" + addr
-	if err := fixtures.WaitHealthy(http.DefaultClient, u+"/_proxy/healthz", 30*time.Second); err != nil {
-		t.Fatalf("proxy: %v", err)
-	}
-	return u
+	return fixtures.StartProgram(t, "proxy", "/_proxy/healthz", args...)
 }
 
 func putObject(t *testing.T, url string, body []byte) {

@@ -3,9 +3,7 @@ package scenario_test
 import (
 	"bytes"
 	"errors"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -164,30 +162,6 @@ func startPriceinfo(t *testing.T, sc scenario.Scenario) string {
 	if err := os.WriteFile(seedPath, scenario.SeedJSON(sc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := fixtures.FreeAddr(t)
-	logPath := filepath.Join(dir, "priceinfo.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(fixtures.Binary(t, "priceinfo"), "--listen", addr, "--data", filepath.Join(dir, "data"),
+	return fixtures.StartProgram(t, "priceinfo", "/healthz", "--data", filepath.Join(dir, "data"),
 		"--admin-token", adminToken, "--seed", seedPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("--- priceinfo log:\n%s", b)
-		}
-	})
-	url := "http://" + addr
-	if err := fixtures.WaitHealthy(http.DefaultClient, url+"/healthz", 30*time.Second); err != nil {
-		t.Fatalf("priceinfo: %v", err)
-	}
-	return url
 }
