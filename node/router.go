@@ -29,6 +29,7 @@ func (n *Node) newRouter() http.Handler {
 	r.Route("/v1/upload", func(r chi.Router) {
 		r.Post("/", n.handle(n.handleUpload))
 		r.Get("/{id}", n.handle(n.handleUploadStatus))
+		r.Post("/{id}", n.handle(n.handleUploadStream))
 		r.Delete("/{id}", n.handle(n.handleUploadAbort))
 	})
 	r.Mount("/v1/peers", n.syncer.PeerRoutes(n.admin))
