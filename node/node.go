@@ -140,7 +140,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Node, error) {
 		if tlsCfg != nil {
 			err = n.srv.ServeTLS(ln, "", "")
 		} else {
-			err = n.srv.Serve(ln)
+			err = n.srv.Serve(respListener{ln})
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("serve", "err", err)

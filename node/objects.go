@@ -183,6 +183,18 @@ func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, 
 	}
 	// As with ServeContent, a failure now can only cut the body short;
 	// net/http then closes the connection, as Content-Length is not met.
+	if size >= gatherMin && size <= gatherMax {
+		if c := gatherer(r); c != nil {
+			c.hold(int(size) + gatherSlack)
+			defer c.release()
+			if writeBody(w, content, size) == nil {
+				if f, ok := w.(http.Flusher); ok {
+					f.Flush()
+				}
+			}
+			return
+		}
+	}
 	writeBody(w, content, size)
 }
 

@@ -1,0 +1,153 @@
+package node
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeLog is a net.Conn that records each Write call.
+type writeLog struct {
+	net.Conn
+	writes [][]byte
+}
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, bytes.Clone(p))
+	return len(p), nil
+}
+
+func TestRespConn_GathersIntoOneWrite(t *testing.T) {
+	log := &writeLog{}
+	c := &respConn{Conn: log}
+	c.Write([]byte("before "))
+	c.hold(100)
+	for _, s := range []string{"head ", "body ", "tail"} {
+		if n, err := c.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if len(log.writes) != 1 {
+		t.Fatalf("%d writes reached the socket while holding, want 1 (before)", len(log.writes))
+	}
+	if err := c.release(); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("after"))
+	want := []string{"before ", "head body tail", "after"}
+	if len(log.writes) != len(want) {
+		t.Fatalf("writes %q, want %q", log.writes, want)
+	}
+	for i, w := range want {
+		if string(log.writes[i]) != w {
+			t.Fatalf("write %d = %q, want %q", i, log.writes[i], w)
+		}
+	}
+}
+
+func TestRespConn_OverflowKeepsOrder(t *testing.T) {
+	log := &writeLog{}
+	c := &respConn{Conn: log}
+	c.hold(10)
+	small := []byte("abc")
+	big := bytes.Repeat([]byte("x"), 20<<10) // past the buffer's class
+	c.Write(small)
+	c.Write(big)
+	c.Write(small)
+	c.release()
+	var got []byte
+	for _, w := range log.writes {
+		got = append(got, w...)
+	}
+	want := append(append(append([]byte(nil), small...), big...), small...)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("bytes out of order: %d bytes, want %d", len(got), len(want))
+	}
+	n, err := c.ReadFrom(strings.NewReader("rest"))
+	if n != 4 || err != nil || string(log.writes[len(log.writes)-1]) != "rest" {
+		t.Fatalf("ReadFrom after release = %d, %v", n, err)
+	}
+}
+
+// TestGet_GatheredAnswersOverOneConnection reads GETs and HEADs of objects
+// around the gathering bounds, with metadata headers past gatherSlack,
+// from one keep-alive connection: each answer must be whole and in order.
+func TestGet_GatheredAnswersOverOneConnection(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ID = "g"
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	n, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+
+	sizes := []int{0, gatherMin - 1, gatherMin, 10 << 10, gatherMax, gatherMax + 1, 1 << 20}
+	bodies := make(map[string][]byte)
+	for _, size := range sizes {
+		for _, bigMeta := range []bool{false, true} {
+			key := fmt.Sprintf("g/%d-%v", size, bigMeta)
+			body := make([]byte, size)
+			rand.Read(body)
+			req, _ := http.NewRequest(http.MethodPut, n.URL()+"/v1/objects/"+key, bytes.NewReader(body))
+			if bigMeta {
+				req.Header.Set("X-Meta-Note", strings.Repeat("m", 2*gatherSlack))
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("PUT %s: %s", key, resp.Status)
+			}
+			bodies[key] = body
+		}
+	}
+
+	conn, err := net.Dial("tcp", n.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A held answer that is never released would hang the reads.
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(conn)
+	for round := range 2 {
+		for key, body := range bodies {
+			for _, method := range []string{http.MethodGet, http.MethodHead} {
+				req, _ := http.NewRequest(method, n.URL()+"/v1/objects/"+key, nil)
+				if err := req.Write(conn); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, req)
+				if err != nil {
+					t.Fatalf("round %d %s %s: %v", round, method, key, err)
+				}
+				got, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("round %d %s %s: %s, %v", round, method, key, resp.Status, err)
+				}
+				if resp.ContentLength != int64(len(body)) {
+					t.Fatalf("%s %s: Content-Length %d, want %d", method, key, resp.ContentLength, len(body))
+				}
+				if method == http.MethodGet && !bytes.Equal(got, body) {
+					t.Fatalf("GET %s: %d bytes differ from the %d put", key, len(got), len(body))
+				}
+				if strings.HasSuffix(key, "true") && len(resp.Header.Get("X-Meta-Note")) != 2*gatherSlack {
+					t.Fatalf("%s %s: metadata header lost", method, key)
+				}
+			}
+		}
+	}
+}
