@@ -41,6 +41,12 @@ func (n *Node) handleUpload(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		if len(req.Content) == 0 {
+			// An opening message with no bytes (a streamed upload starts
+			// so): one commit, not two.
+			writeMessage(w, enc, http.StatusAccepted, &wire.UploadResponse{UploadId: up.ID})
+			return nil
+		}
 		req.UploadId = up.ID
 	}
 	up, err := n.db.AppendUpload(req.UploadId, req.Offset, req.Content)

@@ -1,8 +1,87 @@
 package node
 
-import "net/http"
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
 
-// handleUploadStream appends a stream of upload messages to a session.
+	"github.com/go-chi/chi/v5"
+
+	"metacdn/storage"
+	"metacdn/wire"
+)
+
+// handleUploadStream appends a stream of UploadRequest messages to session
+// id in one request: Protobuf messages framed by their varint length, or
+// JSON messages one per line. Each message carries the next bytes at its
+// offset; the last may be final, with the whole file's sha256. The server
+// commits in batches while it reads, so the client never waits for an
+// answer per message. The answer comes once: 201 with the object after a
+// final message, 202 with the bytes received when the stream ended
+// without one. After an error, GET /v1/upload/{id} tells where to resume:
+// what the batches committed before it stays in the session.
 func (n *Node) handleUploadStream(w http.ResponseWriter, r *http.Request) error {
-	return errStatus(http.StatusNotImplemented, "streamed uploads are not served yet", nil)
+	enc, err := wire.FromContentType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return err
+	}
+	id := chi.URLParam(r, "id")
+	sw, err := n.db.AppendStream(id)
+	if err != nil {
+		return err
+	}
+	defer sw.Close()
+	msgs := wire.NewUploadReader(enc, bufio.NewReaderSize(r.Body, 64<<10), n.cfg.MaxMessageBytes)
+	var req wire.UploadRequest
+	for {
+		err := msgs.Next(&req)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return streamError(err)
+		}
+		if req.UploadId != "" && req.UploadId != id {
+			return errStatus(http.StatusBadRequest, "a streamed message names upload "+req.UploadId+", not "+id, nil)
+		}
+		if req.Offset != sw.Offset() {
+			return errStatus(http.StatusConflict, "chunk out of order", storage.ErrOffsetMismatch)
+		}
+		if _, err := sw.Write(req.Content); err != nil {
+			return err
+		}
+		if !req.Final {
+			continue
+		}
+		if !isHexSHA256(req.Sha256) {
+			return errStatus(http.StatusBadRequest, "the final message needs sha256: the whole file's SHA-256 as 64 hex digits", nil)
+		}
+		// Nothing may follow the final message: a client that sends more
+		// is confused about where its file ends.
+		if err := msgs.Next(&wire.UploadRequest{}); err != io.EOF {
+			return errStatus(http.StatusBadRequest, "a message follows the final one", nil)
+		}
+		obj, err := sw.Finish(strings.ToLower(req.Sha256))
+		if err != nil {
+			return err
+		}
+		n.uploaded(obj)
+		writeMessage(w, enc, http.StatusCreated, &wire.UploadResponse{UploadId: id, Received: obj.Size, Object: toWire(obj)})
+		return nil
+	}
+	up, err := sw.Commit()
+	if err != nil {
+		return err
+	}
+	writeMessage(w, enc, http.StatusAccepted, &wire.UploadResponse{UploadId: up.ID, Received: up.Received})
+	return nil
+}
+
+func streamError(err error) error {
+	if errors.Is(err, wire.ErrTruncated) {
+		return errStatus(http.StatusBadRequest, "stream ends inside a message; the session keeps what was committed, GET /v1/upload/{id} tells where to resume", nil)
+	}
+	return bodyError(err)
 }

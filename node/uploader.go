@@ -20,7 +20,8 @@ import (
 const DefaultUploadChunk = 4 << 20
 
 // Uploader sends files to a node with the upload protocol (POST
-// /v1/upload), in chunks, so neither side holds a whole file in memory.
+// /v1/upload, and POST /v1/upload/{id} for the chunks of a large file), so
+// neither side holds a whole file in memory.
 type Uploader struct {
 	Server    string        // base URL of any node
 	Encoding  wire.Encoding // JSON or Protobuf
@@ -40,8 +41,8 @@ type UploadFile struct {
 	ContentType string
 	Meta        map[string]string
 	Size        int64 // bytes Body will yield
-	// Body is read twice when the file spans several messages (once to hash,
-	// once to send) unless SHA256 is set, so it must be an io.ReadSeeker.
+	// Body is read once, hashed as it goes; it is an io.ReadSeeker so that
+	// a broken stream can resume (rehashing the part the server has).
 	Body   io.ReadSeeker
 	SHA256 string // hex; computed from Body when empty
 }
@@ -57,65 +58,139 @@ func (e *ServerError) Error() string {
 }
 
 // Upload sends f and returns the stored object once the server committed it.
+//
+// A file that fits in one message goes as one. A larger one opens a
+// session with a message that carries no bytes, then streams every chunk
+// in a single request (POST /v1/upload/{id}): the server commits batches
+// while it reads, instead of the client waiting for an answer per chunk.
+// If the stream fails, the upload resumes from what the server committed,
+// up to Retries times.
 func (u *Uploader) Upload(ctx context.Context, f UploadFile) (*wire.Object, error) {
 	chunk := int64(u.ChunkSize)
 	if chunk <= 0 {
 		chunk = DefaultUploadChunk
 	}
-	if f.SHA256 == "" {
-		h := sha256.New()
-		if _, err := io.Copy(h, f.Body); err != nil {
-			return nil, fmt.Errorf("hash %s: %w", f.Key, err)
-		}
-		f.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if f.Size <= chunk {
+		return u.uploadOne(ctx, f)
 	}
-	buf := make([]byte, min(chunk, max(f.Size, 1)))
-	req := &wire.UploadRequest{Key: f.Key, ContentType: f.ContentType, Metadata: f.Meta, TotalSize: f.Size}
+	open := &wire.UploadRequest{Key: f.Key, ContentType: f.ContentType, Metadata: f.Meta, TotalSize: f.Size}
+	resp, err := u.send(ctx, open)
+	if err != nil {
+		return nil, err
+	}
+	if resp.UploadId == "" {
+		return nil, errors.New("server opened no upload session")
+	}
+	id := resp.UploadId
 	var offset int64
-	retries := u.Retries
-	for {
-		if _, err := f.Body.Seek(offset, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("seek %s: %w", f.Key, err)
+	for retries := u.Retries; ; retries-- {
+		obj, err := u.stream(ctx, id, f, offset, chunk)
+		if err == nil {
+			return obj, nil
 		}
-		n, err := io.ReadFull(f.Body, buf[:min(chunk, f.Size-offset)])
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("read %s: %w", f.Key, err)
+		var se *ServerError
+		if retries <= 0 || ctx.Err() != nil || errors.As(err, &se) && se.Status < 500 && se.Status != http.StatusConflict {
+			return nil, err
 		}
-		req.Offset, req.Content = offset, buf[:n]
-		req.Final = offset+int64(n) >= f.Size
-		if req.Final {
-			req.Sha256 = f.SHA256
-		}
-		resp, err := u.send(ctx, req)
-		if err != nil {
-			var se *ServerError
-			if retries <= 0 || req.UploadId == "" || errors.As(err, &se) && se.Status < 500 && se.Status != http.StatusConflict {
-				return nil, err
-			}
-			retries--
-			// Resume where the server says it is: the message may have been
-			// committed before the answer was lost.
-			if offset, err = u.received(ctx, req.UploadId); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if resp.UploadId != "" {
-			req.UploadId = resp.UploadId
-		}
-		// Metadata travels in the first message only.
-		req.Key, req.ContentType, req.Metadata = "", "", nil
-		offset += int64(n)
-		if u.Progress != nil {
-			u.Progress(offset)
-		}
-		if req.Final {
-			if resp.Object == nil {
-				return nil, errors.New("server acknowledged the last chunk without the stored object")
-			}
-			return resp.Object, nil
+		// Resume where the server says it is: it keeps every batch it
+		// committed before the stream broke.
+		if offset, err = u.received(ctx, id); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// uploadOne sends a file small enough for one message.
+func (u *Uploader) uploadOne(ctx context.Context, f UploadFile) (*wire.Object, error) {
+	buf := make([]byte, f.Size)
+	if _, err := io.ReadFull(f.Body, buf); err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.Key, err)
+	}
+	sum := f.SHA256
+	if sum == "" {
+		s := sha256.Sum256(buf)
+		sum = hex.EncodeToString(s[:])
+	}
+	resp, err := u.send(ctx, &wire.UploadRequest{
+		Key: f.Key, ContentType: f.ContentType, Metadata: f.Meta, TotalSize: f.Size,
+		Content: buf, Final: true, Sha256: sum,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if u.Progress != nil {
+		u.Progress(f.Size)
+	}
+	if resp.Object == nil {
+		return nil, errors.New("server acknowledged the upload without the stored object")
+	}
+	return resp.Object, nil
+}
+
+// streamIdle is how long a stream may go without the server taking a
+// byte before it is given up.
+const streamIdle = 2 * time.Minute
+
+// stream sends f's bytes from offset to the end to session id as one
+// request and returns the stored object.
+func (u *Uploader) stream(ctx context.Context, id string, f UploadFile, offset, chunk int64) (*wire.Object, error) {
+	// The final message carries the whole file's digest: hash what the
+	// server already has, then the rest as it goes.
+	h := sha256.New()
+	if _, err := f.Body.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("seek %s: %w", f.Key, err)
+	}
+	if _, err := io.CopyN(h, f.Body, offset); err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.Key, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idle := time.AfterFunc(streamIdle, cancel)
+	defer idle.Stop()
+	body := &streamBody{
+		enc: u.Encoding, f: f, h: h, id: id, off: offset, chunk: chunk,
+		sent: func(sent int64) {
+			idle.Reset(streamIdle)
+			if u.Progress != nil {
+				u.Progress(sent)
+			}
+		},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(u.Server, "/")+"/v1/upload/"+id, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", u.Encoding.ContentType())
+	if u.Encoding == wire.Protobuf {
+		if req.ContentLength, err = body.protobufLength(); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := u.do(u.streamClient(), req)
+	if err != nil {
+		if body.err != nil {
+			return nil, body.err
+		}
+		return nil, err
+	}
+	if resp.Object == nil {
+		return nil, fmt.Errorf("server stored %d of %d bytes and no object", resp.Received, f.Size)
+	}
+	return resp.Object, nil
+}
+
+// streamClient is the client for a stream, which may take far longer than
+// one message: without Client set, no overall timeout (stream's idle
+// timer guards it instead).
+func (u *Uploader) streamClient() *http.Client {
+	if u.Client != nil {
+		return u.Client
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// The transport copies a request body through its write buffer, 4 KiB
+	// by default: a write system call per 4 KiB of file.
+	t.WriteBufferSize = 256 << 10
+	return &http.Client{Transport: t}
 }
 
 func (u *Uploader) client() *http.Client {
@@ -135,7 +210,12 @@ func (u *Uploader) send(ctx context.Context, m *wire.UploadRequest) (*wire.Uploa
 		return nil, err
 	}
 	req.Header.Set("Content-Type", u.Encoding.ContentType())
-	res, err := u.client().Do(req)
+	return u.do(u.client(), req)
+}
+
+// do sends req and decodes the answer.
+func (u *Uploader) do(c *http.Client, req *http.Request) (*wire.UploadResponse, error) {
+	res, err := c.Do(req)
 	if err != nil {
 		return nil, err
 	}

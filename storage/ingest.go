@@ -31,6 +31,12 @@ type ingest struct {
 
 	flushing chan error // result of the batch committing now; nil if none
 	inflight [][]byte   // that batch's buffers
+
+	// prepare returns the commit of a full batch, to run in the
+	// background. It is called on the caller's goroutine, so it may
+	// capture state that the next writes will change (an upload session
+	// takes its hash state there). Nil means flush into in.set.
+	prepare func(chunks [][]byte, start int64) func() error
 }
 
 func (db *DB) newIngest() *ingest { return &ingest{db: db} }
@@ -114,9 +120,13 @@ func (in *ingest) add(chunk []byte) error {
 	batch, start := in.pending, in.off-int64(in.bytes)
 	in.pending, in.bytes = nil, 0
 	in.inflight = batch
+	commit := func() error { return in.flush(batch, start) }
+	if in.prepare != nil {
+		commit = in.prepare(batch, start)
+	}
 	done := make(chan error, 1)
 	in.flushing = done
-	go func() { done <- in.flush(batch, start) }()
+	go func() { done <- commit() }()
 	return nil
 }
 

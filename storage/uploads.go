@@ -165,13 +165,9 @@ func (db *DB) FinishUpload(id, sha string) (Object, error) {
 		mismatch error
 	)
 	err := db.update(func(tx *bbolt.Tx) error {
-		mismatch = nil
 		rec, err := getUpload(tx, id)
 		if err != nil {
 			return err
-		}
-		if rec.TotalSize > 0 && rec.Received != rec.TotalSize {
-			return fmt.Errorf("received %d of %d bytes: %w", rec.Received, rec.TotalSize, ErrOffsetMismatch)
 		}
 		h, err := restoreHash(rec.HashState)
 		if err != nil {
@@ -179,29 +175,44 @@ func (db *DB) FinishUpload(id, sha string) (Object, error) {
 		}
 		var sum [32]byte
 		h.Sum(sum[:0])
-		if sha != "" {
-			want, err := parseSHA(sha)
-			if err == nil && want != sum {
-				err = fmt.Errorf("content hashes to %x: %w", sum, ErrDigestMismatch)
-			}
-			if err != nil {
-				// Commit the drop, then report the mismatch.
-				mismatch = err
-				return dropUpload(tx, id, rec)
-			}
-		}
-		if err := tx.Bucket(bucketUploads).Delete([]byte(id)); err != nil {
-			return err
-		}
-		if _, err := db.linkBlob(tx, sum, rec.Received, rec.Set, 1); err != nil {
-			return err
-		}
-		obj, err = db.writeObject(tx, Object{
-			Key: rec.Key, Size: rec.Received, SHA256: hexSum(sum),
-			ContentType: rec.ContentType, Meta: rec.Meta,
-		})
+		obj, mismatch, err = db.finishTx(tx, id, rec, sum, sha)
 		return err
 	})
+	return db.finishedUpload(id, obj, mismatch, err)
+}
+
+// finishTx turns session id, whose content hashes to sum, into the
+// object, or drops it when sha (if not empty) names another digest: then
+// it returns the mismatch as its second result, with nil as the third so
+// that the drop commits.
+func (db *DB) finishTx(tx *bbolt.Tx, id string, rec uploadRecord, sum [32]byte, sha string) (Object, error, error) {
+	if rec.TotalSize > 0 && rec.Received != rec.TotalSize {
+		return Object{}, nil, fmt.Errorf("received %d of %d bytes: %w", rec.Received, rec.TotalSize, ErrOffsetMismatch)
+	}
+	if sha != "" {
+		want, err := parseSHA(sha)
+		if err == nil && want != sum {
+			err = fmt.Errorf("content hashes to %x: %w", sum, ErrDigestMismatch)
+		}
+		if err != nil {
+			return Object{}, err, dropUpload(tx, id, rec)
+		}
+	}
+	if err := tx.Bucket(bucketUploads).Delete([]byte(id)); err != nil {
+		return Object{}, nil, err
+	}
+	if _, err := db.linkBlob(tx, sum, rec.Received, rec.Set, 1); err != nil {
+		return Object{}, nil, err
+	}
+	obj, err := db.writeObject(tx, Object{
+		Key: rec.Key, Size: rec.Received, SHA256: hexSum(sum),
+		ContentType: rec.ContentType, Meta: rec.Meta,
+	})
+	return obj, nil, err
+}
+
+// finishedUpload reports how a finish transaction ended.
+func (db *DB) finishedUpload(id string, obj Object, mismatch, err error) (Object, error) {
 	if err == nil {
 		err = mismatch
 	}

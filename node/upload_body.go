@@ -1,0 +1,171 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+
+	"metacdn/wire"
+)
+
+// streamBody is the body of a streamed upload: the framed messages of a
+// file from an offset, produced as the transport reads. Protobuf messages
+// are written around the content (wire.UploadFrame), which is read from
+// the file straight into the transport's buffer; JSON messages, whose
+// content is base64, are built whole, one at a time. Either way the client
+// holds at most one chunk.
+type streamBody struct {
+	enc   wire.Encoding
+	f     UploadFile
+	h     hash.Hash // of the file up to off
+	id    string
+	off   int64 // file offset of the next content byte
+	chunk int64
+	sent  func(int64) // called with off when a message has gone
+
+	head, tail []byte // framing of the current message not yet read
+	left       int64  // its content bytes not yet read from the file
+	final      bool   // the current message is the last one
+	pending    bool   // the current message has not been reported sent
+	frame      []byte // JSON: the current message
+	buf        []byte // JSON: its content
+	err        error  // why Read failed, for the caller to report
+}
+
+// shaPlaceholder stands for the digest while the final message's size is
+// computed: it has the digest's length.
+var shaPlaceholder = strings.Repeat("0", 64)
+
+func (s *streamBody) Read(p []byte) (int, error) {
+	for {
+		switch {
+		case len(s.head) > 0:
+			n := copy(p, s.head)
+			s.head = s.head[n:]
+			return n, nil
+		case s.left > 0:
+			return s.readContent(p)
+		case len(s.tail) > 0:
+			n := copy(p, s.tail)
+			s.tail = s.tail[n:]
+			return n, nil
+		case s.pending:
+			s.pending = false
+			s.sent(s.off)
+		case s.final:
+			return 0, io.EOF
+		default:
+			if err := s.next(); err != nil {
+				s.err = err
+				return 0, err
+			}
+		}
+	}
+}
+
+// readContent reads content from the file into p.
+func (s *streamBody) readContent(p []byte) (int, error) {
+	n, err := io.ReadFull(s.f.Body, p[:min(int64(len(p)), s.left)])
+	s.h.Write(p[:n])
+	s.off += int64(n)
+	s.left -= int64(n)
+	if err != nil {
+		s.err = fmt.Errorf("read %s: %w", s.f.Key, err)
+		return n, s.err
+	}
+	if s.left == 0 && s.final {
+		// The digest is known only now; its field has the placeholder's
+		// size, which the length prefix already counted.
+		_, tail, err := wire.UploadFrame(s.message(0, s.digest()), 0)
+		if err != nil || len(tail) != len(s.tail) {
+			s.err = errors.New("final message changed size")
+			return n, s.err
+		}
+		s.tail = tail
+	}
+	return n, nil
+}
+
+// next starts the message at s.off.
+func (s *streamBody) next() error {
+	n := min(s.chunk, s.f.Size-s.off)
+	s.final = s.off+n >= s.f.Size
+	s.pending = true
+	if s.enc == wire.Protobuf {
+		var err error
+		s.head, s.tail, err = wire.UploadFrame(s.message(s.off, s.shaField()), int(n))
+		s.left = n
+		return err
+	}
+	if int64(cap(s.buf)) < n {
+		s.buf = make([]byte, n)
+	}
+	content := s.buf[:n]
+	if _, err := io.ReadFull(s.f.Body, content); err != nil {
+		return fmt.Errorf("read %s: %w", s.f.Key, err)
+	}
+	s.h.Write(content)
+	m := s.message(s.off, "")
+	m.Content = content
+	if s.final {
+		m.Sha256 = s.digest()
+	}
+	s.off += n
+	var err error
+	s.frame, err = s.enc.AppendDelimited(s.frame[:0], m)
+	s.head = s.frame
+	return err
+}
+
+// message is the current message without its content; sha goes in only
+// when it is the final one.
+func (s *streamBody) message(off int64, sha string) *wire.UploadRequest {
+	m := &wire.UploadRequest{UploadId: s.id, Offset: off, Final: s.final}
+	if s.final {
+		m.Sha256 = sha
+	}
+	return m
+}
+
+// shaField is what the final message's sha256 field will hold, or a
+// stand-in of the same length.
+func (s *streamBody) shaField() string {
+	if s.f.SHA256 != "" {
+		return s.f.SHA256
+	}
+	return shaPlaceholder
+}
+
+// digest is the final message's sha256: the caller's, which the server
+// checks, or the hash of what was read.
+func (s *streamBody) digest() string {
+	if s.f.SHA256 != "" {
+		return s.f.SHA256
+	}
+	return fmt.Sprintf("%x", s.h.Sum(nil))
+}
+
+// protobufLength is the body's length in Protobuf, so the request needs
+// no chunked encoding.
+func (s *streamBody) protobufLength() (int64, error) {
+	var total int64
+	for off := s.off; ; {
+		n := min(s.chunk, s.f.Size-off)
+		final := off+n >= s.f.Size
+		m := &wire.UploadRequest{UploadId: s.id, Offset: off, Final: final}
+		if final {
+			m.Sha256 = s.shaField()
+		}
+		head, tail, err := wire.UploadFrame(m, int(n))
+		if err != nil {
+			return 0, err
+		}
+		total += int64(len(head)) + n + int64(len(tail))
+		off += n
+		if final {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"metacdn/node"
+	"metacdn/wire"
+)
+
+// openSession opens an upload session with a message that carries no
+// bytes, as the upload program does before streaming.
+func openSession(t *testing.T, n *node.Node, enc wire.Encoding, key string, total int64) string {
+	t.Helper()
+	a, resp := post(t, n, enc, &wire.UploadRequest{Key: key, TotalSize: total})
+	if a.status != http.StatusAccepted || resp.UploadId == "" || resp.Received != 0 {
+		t.Fatalf("open session: %d %s", a.status, a.body)
+	}
+	return resp.UploadId
+}
+
+// streamMsgs posts msgs as one stream to session id.
+func streamMsgs(t *testing.T, n *node.Node, enc wire.Encoding, id string, msgs ...*wire.UploadRequest) answer {
+	t.Helper()
+	var body []byte
+	for _, m := range msgs {
+		var err error
+		if body, err = enc.AppendDelimited(body, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return do(t, "POST", n.URL()+"/v1/upload/"+id, bytes.NewReader(body), "Content-Type", enc.ContentType())
+}
+
+// chunks cuts content into messages of size bytes for session id, the
+// last one final with the digest.
+func chunks(id string, content []byte, size int) []*wire.UploadRequest {
+	var msgs []*wire.UploadRequest
+	for off := 0; off < len(content); off += size {
+		end := min(off+size, len(content))
+		m := &wire.UploadRequest{UploadId: id, Offset: int64(off), Content: content[off:end]}
+		if end == len(content) {
+			m.Final, m.Sha256 = true, hexSHA(content)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+func TestUploadStream(t *testing.T) {
+	n := startNode(t)
+	for _, enc := range []wire.Encoding{wire.JSON, wire.Protobuf} {
+		t.Run(string(enc), func(t *testing.T) {
+			content := randomBytes(300_000)
+			key := "stream/" + string(enc)
+			id := openSession(t, n, enc, key, int64(len(content)))
+			msgs := chunks(id, content, 64<<10)
+			// The first part ends without a final message: 202 with what
+			// the server holds, and the next stream carries on from there.
+			a := streamMsgs(t, n, enc, id, msgs[:2]...)
+			if a.status != http.StatusAccepted {
+				t.Fatalf("partial stream: %d %s", a.status, a.body)
+			}
+			var resp wire.UploadResponse
+			if err := enc.Unmarshal(a.body, &resp); err != nil || resp.Received != 128<<10 {
+				t.Fatalf("partial stream answered %+v, %v; want 131072 received", &resp, err)
+			}
+			a = streamMsgs(t, n, enc, id, msgs[2:]...)
+			if a.status != http.StatusCreated {
+				t.Fatalf("final stream: %d %s", a.status, a.body)
+			}
+			if err := enc.Unmarshal(a.body, &resp); err != nil || resp.Object.GetSha256() != hexSHA(content) {
+				t.Fatalf("final stream answered %+v, %v", &resp, err)
+			}
+			if got := do(t, "GET", n.URL()+"/v1/objects/"+key, nil); !bytes.Equal(got.body, content) {
+				t.Fatal("content differs")
+			}
+			errorOf(t, do(t, "GET", n.URL()+"/v1/upload/"+id, nil), http.StatusNotFound)
+		})
+	}
+}
+
+func TestUploadStream_BadInput(t *testing.T) {
+	n := startNode(t)
+	content := randomBytes(10_000)
+	pb := wire.Protobuf
+	tests := []struct {
+		name   string
+		send   func(t *testing.T, id string) answer
+		status int
+	}{
+		{"OutOfOrder", func(t *testing.T, id string) answer {
+			msgs := chunks(id, content, 1000)
+			return streamMsgs(t, n, pb, id, msgs[0], msgs[2])
+		}, http.StatusConflict},
+		{"WrongDigest", func(t *testing.T, id string) answer {
+			msgs := chunks(id, content, 4000)
+			msgs[len(msgs)-1].Sha256 = hexSHA([]byte("other"))
+			return streamMsgs(t, n, pb, id, msgs...)
+		}, http.StatusBadRequest},
+		{"NoDigest", func(t *testing.T, id string) answer {
+			msgs := chunks(id, content, 4000)
+			msgs[len(msgs)-1].Sha256 = ""
+			return streamMsgs(t, n, pb, id, msgs...)
+		}, http.StatusBadRequest},
+		{"AfterFinal", func(t *testing.T, id string) answer {
+			msgs := chunks(id, content, 4000)
+			return streamMsgs(t, n, pb, id, append(msgs, &wire.UploadRequest{UploadId: id, Offset: 10_000})...)
+		}, http.StatusBadRequest},
+		{"OtherSession", func(t *testing.T, id string) answer {
+			return streamMsgs(t, n, pb, id, &wire.UploadRequest{UploadId: "other", Content: content})
+		}, http.StatusBadRequest},
+		{"Truncated", func(t *testing.T, id string) answer {
+			b, _ := pb.AppendDelimited(nil, &wire.UploadRequest{Content: content, Final: true, Sha256: hexSHA(content)})
+			return do(t, "POST", n.URL()+"/v1/upload/"+id, bytes.NewReader(b[:len(b)-10]), "Content-Type", pb.ContentType())
+		}, http.StatusBadRequest},
+		{"Garbage", func(t *testing.T, id string) answer {
+			return do(t, "POST", n.URL()+"/v1/upload/"+id, strings.NewReader("\x05\xff\xff\xff\xff\xff"), "Content-Type", pb.ContentType())
+		}, http.StatusBadRequest},
+		{"MalformedJSON", func(t *testing.T, id string) answer {
+			return do(t, "POST", n.URL()+"/v1/upload/"+id, strings.NewReader(`{"offset":"0","content":`+"\n"), "Content-Type", "application/json")
+		}, http.StatusBadRequest},
+		{"PastDeclaredSize", func(t *testing.T, id string) answer {
+			return streamMsgs(t, n, pb, id, chunks(id, append(content, 1), 4000)...)
+		}, http.StatusRequestEntityTooLarge},
+		{"UnknownEncoding", func(t *testing.T, id string) answer {
+			return do(t, "POST", n.URL()+"/v1/upload/"+id, strings.NewReader("<a/>"), "Content-Type", "text/xml")
+		}, http.StatusUnsupportedMediaType},
+		{"UnknownSession", func(t *testing.T, id string) answer {
+			return streamMsgs(t, n, pb, "nope", chunks("nope", content, 4000)...)
+		}, http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "bad/" + tc.name
+			id := openSession(t, n, pb, key, int64(len(content)))
+			errorOf(t, tc.send(t, id), tc.status)
+			// Nothing was stored, and the session (if still there) holds
+			// nothing past its last committed batch: none here.
+			errorOf(t, do(t, "GET", n.URL()+"/v1/objects/"+key, nil), http.StatusNotFound)
+			if st := do(t, "GET", n.URL()+"/v1/upload/"+id, nil); st.status == http.StatusOK {
+				var up wire.UploadResponse
+				if err := wire.JSON.Unmarshal(st.body, &up); err != nil || up.Received != 0 {
+					t.Fatalf("session after a refused stream: %s", st.body)
+				}
+			}
+		})
+	}
+}
+
+// TestUploader_ResumesBrokenStream sends a file through a network
+// emulator that cuts every connection after 20 MiB: each stream breaks,
+// and the upload resumes from the batches the server committed.
+func TestUploader_ResumesBrokenStream(t *testing.T) {
+	n := startNode(t)
+	tp := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	p := toxiproxy.NewProxy(tp, "node", "127.0.0.1:0", n.Addr().String())
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	js := `{"name":"cut","type":"limit_data","stream":"upstream","toxicity":1,"attributes":{"bytes":20971520}}`
+	if _, err := p.Toxics.AddToxicJson(strings.NewReader(js)); err != nil {
+		t.Fatalf("toxic: %v", err)
+	}
+	content := randomBytes(40 << 20)
+	var streams atomic.Int32
+	count := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/upload/") {
+			streams.Add(1)
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	up := &node.Uploader{Server: "http://" + p.Listen, Encoding: wire.Protobuf, Retries: 5,
+		Client: &http.Client{Transport: count}}
+	obj, err := up.Upload(context.Background(), node.UploadFile{Key: "resumed", Size: int64(len(content)), Body: bytes.NewReader(content)})
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	if obj.Sha256 != hexSHA(content) || streams.Load() < 2 {
+		t.Fatalf("stored %v after %d streams, want the file after at least two", obj, streams.Load())
+	}
+	if got := do(t, "GET", n.URL()+"/v1/objects/resumed", nil); !bytes.Equal(got.body, content) {
+		t.Fatal("content differs")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -1,0 +1,227 @@
+package storage
+
+import (
+	"encoding"
+	"fmt"
+	"hash"
+
+	"go.etcd.io/bbolt"
+)
+
+// UploadWriter appends a stream of bytes to an upload session. AppendUpload
+// commits each call before it returns, so a client that waits for every
+// answer makes the network and the disk take turns; an UploadWriter
+// instead cuts what it is given into chunks and commits them in batches in
+// the background while the next bytes arrive, as Put does. Each batch
+// commits the chunks together with the session's size and hash state, so
+// a stream that breaks off leaves a session that resumes from its last
+// batch. The bytes of the batch being filled are not yet in the session.
+//
+// An UploadWriter is used by one goroutine. Close it (after Finish or
+// Commit too) to return its buffers.
+type UploadWriter struct {
+	db        *DB
+	id        string
+	in        *ingest
+	h         hash.Hash
+	off       int64  // session offset after everything written
+	limit     int64  // largest size allowed; 0 for none
+	totalSize int64  // the size the session declared; 0 if unknown
+	cur       []byte // the chunk being filled
+	done      bool
+	err       error // the first failure; the writer takes nothing after it
+}
+
+// AppendStream opens a writer that appends to session id from the bytes it
+// has received.
+func (db *DB) AppendStream(id string) (*UploadWriter, error) {
+	var rec uploadRecord
+	err := db.view(func(tx *bbolt.Tx) (err error) {
+		rec, err = getUpload(tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("append stream %s: %w", id, err)
+	}
+	h, err := restoreHash(rec.HashState)
+	if err != nil {
+		return nil, fmt.Errorf("append stream %s: %w", id, err)
+	}
+	w := &UploadWriter{
+		db: db, id: id, in: db.newIngest(), h: h,
+		off: rec.Received, limit: db.maxSize, totalSize: rec.TotalSize,
+	}
+	if rec.TotalSize > 0 && (w.limit == 0 || rec.TotalSize < w.limit) {
+		w.limit = rec.TotalSize
+	}
+	w.in.off = rec.Received
+	w.in.prepare = w.prepare
+	return w, nil
+}
+
+// Offset is the session offset the next byte written lands at.
+func (w *UploadWriter) Offset() int64 { return w.off }
+
+// Write appends p. It fails with ErrTooLarge past the session's declared
+// size or the largest object allowed, and with the error of an earlier
+// batch's commit.
+func (w *UploadWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.done {
+		return 0, fmt.Errorf("append stream %s: writer finished", w.id)
+	}
+	if end := w.off + int64(len(p)); w.limit > 0 && end > w.limit {
+		return 0, fmt.Errorf("append stream %s: %d bytes, at most %d: %w", w.id, end, w.limit, ErrTooLarge)
+	}
+	n := len(p)
+	for len(p) > 0 {
+		if w.cur == nil {
+			w.cur = w.in.buffer()[:0]
+		}
+		k := copy(w.cur[len(w.cur):cap(w.cur)], p)
+		w.cur = w.cur[:len(w.cur)+k]
+		p = p[k:]
+		w.off += int64(k)
+		if len(w.cur) == cap(w.cur) {
+			if err := w.hand(); err != nil {
+				return n - len(p), err
+			}
+		}
+	}
+	return n, nil
+}
+
+// hand passes the filled chunk to the batcher. The hash covers exactly
+// the bytes handed over, so prepare can take its state as the batch's.
+func (w *UploadWriter) hand() error {
+	c := w.cur
+	w.cur = nil
+	w.h.Write(c)
+	if err := w.in.add(c); err != nil {
+		w.err = fmt.Errorf("append stream %s: %w", w.id, err)
+		return w.err
+	}
+	return nil
+}
+
+// prepare takes the hash state at the batch's end, on the writer's
+// goroutine, and returns the batch's commit.
+func (w *UploadWriter) prepare(chunks [][]byte, start int64) func() error {
+	state, err := w.h.(encoding.BinaryMarshaler).MarshalBinary()
+	return func() error {
+		if err != nil {
+			return err
+		}
+		return w.db.update(func(tx *bbolt.Tx) error {
+			_, err := w.appendTx(tx, chunks, start, state)
+			return err
+		})
+	}
+}
+
+// appendTx appends chunks, which start at session offset start, and
+// records the session's new size and hash state.
+func (w *UploadWriter) appendTx(tx *bbolt.Tx, chunks [][]byte, start int64, state []byte) (uploadRecord, error) {
+	rec, err := getUpload(tx, w.id)
+	if err != nil {
+		return rec, err
+	}
+	if rec.Received != start {
+		// Another writer appended to the session meanwhile.
+		return rec, fmt.Errorf("offset %d, received %d: %w", start, rec.Received, ErrOffsetMismatch)
+	}
+	for _, c := range chunks {
+		if err := w.db.appendChunks(tx, &rec, c); err != nil {
+			return rec, err
+		}
+		rec.Received += int64(len(c))
+	}
+	rec.HashState = state
+	rec.Touched = w.db.now().UnixNano()
+	return rec, tx.Bucket(bucketUploads).Put([]byte(w.id), rec.encode())
+}
+
+// rest waits for the batch committing in the background and returns the
+// chunks not yet committed, the partial one included, with their start.
+func (w *UploadWriter) rest() ([][]byte, int64, error) {
+	if w.err != nil {
+		return nil, 0, w.err
+	}
+	if err := w.in.wait(); err != nil {
+		return nil, 0, fmt.Errorf("append stream %s: %w", w.id, err)
+	}
+	if len(w.cur) > 0 {
+		w.h.Write(w.cur)
+		w.in.pending = append(w.in.pending, w.cur)
+		w.in.bytes += len(w.cur)
+		w.in.off += int64(len(w.cur))
+		w.cur = nil
+	}
+	return w.in.pending, w.in.off - int64(w.in.bytes), nil
+}
+
+// Commit commits everything written so far and returns the session's
+// state; the writer takes no more bytes.
+func (w *UploadWriter) Commit() (Upload, error) {
+	w.done = true
+	chunks, start, err := w.rest()
+	if err != nil {
+		return Upload{}, err
+	}
+	state, err := w.h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return Upload{}, fmt.Errorf("append stream %s: %w", w.id, err)
+	}
+	var rec uploadRecord
+	err = w.db.update(func(tx *bbolt.Tx) (err error) {
+		rec, err = w.appendTx(tx, chunks, start, state)
+		return err
+	})
+	if err != nil {
+		return Upload{}, fmt.Errorf("append stream %s: %w", w.id, err)
+	}
+	return rec.upload(w.id), nil
+}
+
+// Finish commits the last bytes and the object in one transaction, as
+// FinishUpload does: sha (lowercase hex; empty skips the check) must be
+// the digest of the whole session, or the session is dropped and
+// ErrDigestMismatch returned.
+func (w *UploadWriter) Finish(sha string) (Object, error) {
+	w.done = true
+	chunks, start, err := w.rest()
+	if err != nil {
+		return Object{}, err
+	}
+	var sum [32]byte
+	w.h.Sum(sum[:0])
+	var (
+		obj      Object
+		mismatch error
+	)
+	err = w.db.update(func(tx *bbolt.Tx) error {
+		// The hash state stored with the chunks is moot: the session
+		// ends in this transaction either way.
+		rec, err := w.appendTx(tx, chunks, start, nil)
+		if err != nil {
+			return err
+		}
+		obj, mismatch, err = w.db.finishTx(tx, w.id, rec, sum, sha)
+		return err
+	})
+	return w.db.finishedUpload(w.id, obj, mismatch, err)
+}
+
+// Close returns the writer's buffers. Bytes written since the last batch
+// commit are dropped; the session keeps what was committed.
+func (w *UploadWriter) Close() {
+	w.done = true
+	_ = w.in.wait() // its error was reported by Write, Commit or Finish, or is moot
+	if w.cur != nil {
+		w.in.free = append(w.in.free, w.cur)
+		w.cur = nil
+	}
+	w.in.release()
+}

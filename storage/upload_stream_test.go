@@ -1,0 +1,191 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// streamDB has small chunks and batches, so a few KiB make several
+// background commits.
+func streamDB(t *testing.T) *testDB {
+	t.Helper()
+	db := mustOpenDBOpts(t, Options{ChunkSize: 1000})
+	db.batch = 3000
+	return db
+}
+
+func TestUploadWriter_Finish(t *testing.T) {
+	db := streamDB(t)
+	data := randBytes(3, 10_500)
+	u, err := db.BeginUpload("s/file", "application/zip", map[string]string{"a": "b"}, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A session that already holds a small tail: the stream grows it.
+	if _, err := db.AppendUpload(u.ID, 0, data[:17]); err != nil {
+		t.Fatal(err)
+	}
+	w, err := db.AppendStream(u.ID)
+	if err != nil {
+		t.Fatalf("AppendStream: %v", err)
+	}
+	defer w.Close()
+	if w.Offset() != 17 {
+		t.Fatalf("Offset=%d, want 17", w.Offset())
+	}
+	for off := 17; off < len(data); {
+		n := min(777, len(data)-off)
+		if _, err := w.Write(data[off : off+n]); err != nil {
+			t.Fatalf("Write at %d: %v", off, err)
+		}
+		off += n
+	}
+	// Batches committed while writing: the session has grown before the
+	// end, by whole batches only.
+	mid, err := db.GetUpload(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mid.Received <= 17 || mid.Received >= int64(len(data)) {
+		t.Fatalf("received %d while streaming, want some batches committed", mid.Received)
+	}
+	obj, err := w.Finish(shaHex(data))
+	if err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if obj.Size != int64(len(data)) || obj.SHA256 != shaHex(data) || obj.Meta["a"] != "b" || obj.ContentType != "application/zip" {
+		t.Fatalf("object %+v", obj)
+	}
+	if got := db.mustRead("s/file"); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+	if _, err := db.GetUpload(u.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("session after Finish: %v, want ErrNotFound", err)
+	}
+}
+
+func TestUploadWriter_ResumeAfterBreak(t *testing.T) {
+	db := streamDB(t)
+	data := randBytes(4, 9000)
+	u, err := db.BeginUpload("s/resume", "", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := db.AppendStream(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data[:6500]); err != nil {
+		t.Fatal(err)
+	}
+	// The stream breaks: what the batches committed stays, the rest goes.
+	w.Close()
+	got, err := db.GetUpload(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Received != 3000 && got.Received != 6000 {
+		t.Fatalf("received %d after a break, want a whole number of batches", got.Received)
+	}
+	db.reopen()
+	w, err = db.AppendStream(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write(data[got.Received:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(shaHex(data)); err != nil {
+		t.Fatalf("Finish after resume: %v", err)
+	}
+	if !bytes.Equal(db.mustRead("s/resume"), data) {
+		t.Fatal("content differs after resume")
+	}
+}
+
+func TestUploadWriter_Commit(t *testing.T) {
+	db := streamDB(t)
+	data := randBytes(5, 4200)
+	u, _ := db.BeginUpload("s/commit", "", nil, 0)
+	w, err := db.AppendStream(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data[:2100])
+	up, err := w.Commit()
+	w.Close()
+	if err != nil || up.Received != 2100 {
+		t.Fatalf("Commit=%+v, %v; want 2100 received", up, err)
+	}
+	// The hash state committed with it carries on in a plain append.
+	if _, err := db.AppendUpload(u.ID, 2100, data[2100:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FinishUpload(u.ID, shaHex(data)); err != nil {
+		t.Fatalf("FinishUpload: %v", err)
+	}
+	if !bytes.Equal(db.mustRead("s/commit"), data) {
+		t.Fatal("content differs")
+	}
+}
+
+func TestUploadWriter_Refusals(t *testing.T) {
+	db := streamDB(t)
+	data := randBytes(6, 5000)
+	t.Run("DigestMismatch", func(t *testing.T) {
+		u, _ := db.BeginUpload("s/bad", "", nil, 0)
+		w, _ := db.AppendStream(u.ID)
+		defer w.Close()
+		w.Write(data)
+		if _, err := w.Finish(shaHex([]byte("other"))); !errors.Is(err, ErrDigestMismatch) {
+			t.Fatalf("Finish: %v, want ErrDigestMismatch", err)
+		}
+		if _, err := db.Get("s/bad"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("object after mismatch: %v", err)
+		}
+		if _, err := db.GetUpload(u.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("session after mismatch: %v, want dropped", err)
+		}
+	})
+	t.Run("PastDeclaredSize", func(t *testing.T) {
+		u, _ := db.BeginUpload("s/big", "", nil, 4000)
+		w, _ := db.AppendStream(u.ID)
+		defer w.Close()
+		if _, err := w.Write(data); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("Write past the declared size: %v, want ErrTooLarge", err)
+		}
+	})
+	t.Run("ShortOfDeclaredSize", func(t *testing.T) {
+		u, _ := db.BeginUpload("s/short", "", nil, 6000)
+		w, _ := db.AppendStream(u.ID)
+		defer w.Close()
+		w.Write(data)
+		if _, err := w.Finish(shaHex(data)); !errors.Is(err, ErrOffsetMismatch) {
+			t.Fatalf("Finish short of the declared size: %v, want ErrOffsetMismatch", err)
+		}
+	})
+	t.Run("TwoWriters", func(t *testing.T) {
+		u, _ := db.BeginUpload("s/two", "", nil, 0)
+		a, _ := db.AppendStream(u.ID)
+		defer a.Close()
+		b, _ := db.AppendStream(u.ID)
+		defer b.Close()
+		if _, err := a.Write(data[:1000]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		b.Write(data[:1000])
+		if _, err := b.Commit(); !errors.Is(err, ErrOffsetMismatch) {
+			t.Fatalf("second writer's commit: %v, want ErrOffsetMismatch", err)
+		}
+	})
+	t.Run("UnknownSession", func(t *testing.T) {
+		if _, err := db.AppendStream("nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("AppendStream: %v, want ErrNotFound", err)
+		}
+	})
+}
