@@ -144,7 +144,10 @@ func (x *Object) GetModifiedUnixNano() int64 {
 // (POST /v1/upload). A small file is one message with final set. A large
 // file is a sequence: the first message has no upload_id and opens a
 // session; each later one names the session and carries the next bytes at
-// offset; the last one has final set and the whole file's sha256.
+// offset; the last one has final set and the whole file's sha256. The
+// later messages may also go as one stream to POST /v1/upload/{id}:
+// Protobuf ones each preceded by its length as a varint, JSON ones one per
+// line.
 type UploadRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	UploadId    string                 `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
