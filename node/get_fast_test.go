@@ -5,13 +5,24 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"metacdn/storage"
 )
 
 // writeLog is a net.Conn that records each Write call.
@@ -148,6 +159,105 @@ func TestGet_GatheredAnswersOverOneConnection(t *testing.T) {
 					t.Fatalf("%s %s: metadata header lost", method, key)
 				}
 			}
+		}
+	}
+}
+
+// TestFront_RequestIDLogAndPanic checks the one wrapper in front of the
+// routes: chi's request id (the client's X-Request-Id, or host/random-N),
+// one log line per request, the metrics, and a JSON 500 for a panic.
+func TestFront_RequestIDLogAndPanic(t *testing.T) {
+	var logs bytes.Buffer
+	log, err := NewLogger(&logs, "debug", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(filepath.Join(t.TempDir(), DBFile), storage.Options{NodeID: "f"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	reg := prometheus.NewRegistry()
+	n := &Node{log: log, met: newMetrics(reg, db)}
+	var seen []string
+	mux := chi.NewRouter()
+	mux.Get("/id/{x}", func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, middleware.GetReqID(r.Context())+" "+chi.URLParam(r, "x"))
+		w.Write([]byte("ok"))
+	})
+	mux.Get("/panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	srv := httptest.NewServer(n.front(mux))
+	defer srv.Close()
+
+	get := func(path, id string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if id != "" {
+			req.Header.Set("X-Request-Id", id)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	get("/id/a", "client-id-7")
+	get("/id/b", "")
+	if resp := get("/panic", ""); resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("panic answered %s, %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	if len(seen) != 2 || seen[0] != "client-id-7 a" {
+		t.Fatalf("handlers saw %q", seen)
+	}
+	if !regexp.MustCompile(`^.+/[0-9A-Za-z]{10}-\d{6,} b$`).MatchString(seen[1]) {
+		t.Fatalf("generated request id %q is not chi's form", seen[1])
+	}
+	type line struct {
+		Msg       string `json:"msg"`
+		RequestID string `json:"request_id"`
+		Path      string `json:"path"`
+		Status    int    `json:"status"`
+		Bytes     int    `json:"bytes"`
+	}
+	var lines []line
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var v line
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		lines = append(lines, v)
+	}
+	want := []line{
+		{"request", "client-id-7", "/id/a", 200, 2},
+		{"request", strings.TrimSuffix(seen[1], " b"), "/id/b", 200, 2},
+		{"panic in handler", "", "", 0, 0},
+		{"request", "", "/panic", 500, 27},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("log lines %+v, want %d", lines, len(want))
+	}
+	for i, w := range want {
+		got := lines[i]
+		if w.RequestID == "" {
+			got.RequestID = "" // generated: checked above
+			if lines[i].RequestID == "" {
+				t.Fatalf("line %d has no request id", i)
+			}
+		}
+		if got != w {
+			t.Fatalf("log line %d = %+v, want %+v", i, got, w)
+		}
+	}
+	scrape := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(scrape, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, series := range []string{
+		`metacdn_http_requests_total{code="200",method="GET",route="/id/{x}"} 2`,
+		`metacdn_http_requests_total{code="500",method="GET",route="/panic"} 1`,
+		`metacdn_http_response_bytes_total 31`,
+	} {
+		if !strings.Contains(scrape.Body.String(), series+"\n") {
+			t.Errorf("metrics lack %s:\n%s", series, scrape.Body.String())
 		}
 	}
 }

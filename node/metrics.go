@@ -1,14 +1,12 @@
 package node
 
 import (
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"metacdn/storage"
@@ -65,25 +63,12 @@ func newMetrics(reg prometheus.Registerer, db *storage.DB) *metrics {
 	return m
 }
 
-func (m *metrics) instrument(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// logRequests, outside, has wrapped w already: one wrapper serves
-		// both.
-		ww, ok := w.(middleware.WrapResponseWriter)
-		if !ok {
-			ww = middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		}
-		start := time.Now()
-		next.ServeHTTP(ww, r)
-		status := ww.Status()
-		if status == 0 {
-			status = http.StatusOK
-		}
-		s := m.seriesFor(chi.RouteContext(r.Context()), r.Method, status)
-		s.requests.Inc()
-		s.duration.Observe(time.Since(start).Seconds())
-		m.sent.Add(float64(ww.BytesWritten()))
-	})
+// observe counts a finished request under its route, method and status.
+func (m *metrics) observe(rc *chi.Context, method string, status int, bytes int64, took time.Duration) {
+	s := m.seriesFor(rc, method, status)
+	s.requests.Inc()
+	s.duration.Observe(took.Seconds())
+	m.sent.Add(float64(bytes))
 }
 
 func (m *metrics) seriesFor(rc *chi.Context, method string, code int) *series {

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"syscall"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -110,45 +108,6 @@ func writeMessage(w http.ResponseWriter, enc wire.Encoding, status int, m proto.
 	w.Header().Set("Content-Type", enc.ContentType())
 	w.WriteHeader(status)
 	w.Write(b)
-}
-
-// logRequests writes one line per request; 5xx at Error, 4xx at Warn.
-func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-			start := nowFunc()
-			next.ServeHTTP(ww, r)
-			status := ww.Status()
-			if status == 0 {
-				status = http.StatusOK
-			}
-			level := slog.LevelInfo
-			switch {
-			case status >= 500:
-				level = slog.LevelError
-			case status >= 400:
-				level = slog.LevelWarn
-			case strings.HasPrefix(r.URL.Path, "/v1/replication/"):
-				// Peers sync every few seconds; their successful calls
-				// would drown the lines users read.
-				level = slog.LevelDebug
-			}
-			// The attributes cost more than the check, when the line is
-			// below the configured level.
-			if !log.Enabled(r.Context(), level) {
-				return
-			}
-			log.LogAttrs(r.Context(), level, "request",
-				slog.String("request_id", middleware.GetReqID(r.Context())),
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", status),
-				slog.Int("bytes", ww.BytesWritten()),
-				slog.Duration("duration", nowFunc().Sub(start)),
-				slog.String("remote", r.RemoteAddr))
-		})
-	}
 }
 
 // Gathering one response into one write call.
