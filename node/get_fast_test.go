@@ -261,3 +261,45 @@ func TestFront_RequestIDLogAndPanic(t *testing.T) {
 		}
 	}
 }
+
+// TestRouter_ObjectRoutes pins the answers of the object routes' edges,
+// which sit on the top router rather than a sub-router.
+func TestRouter_ObjectRoutes(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ID = "r"
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.AdminToken = "tok"
+	n, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"PUT", "/v1/objects/k", http.StatusCreated},
+		{"GET", "/v1/objects", http.StatusOK},
+		{"GET", "/v1/objects/", http.StatusOK},
+		{"GET", "/v1/objects/k", http.StatusOK},
+		{"HEAD", "/v1/objects/k", http.StatusOK},
+		{"PUT", "/v1/objects/", http.StatusBadRequest},
+		{"HEAD", "/v1/objects/", http.StatusBadRequest},
+		{"DELETE", "/v1/objects/k", http.StatusUnauthorized},
+		{"POST", "/v1/objects/k", http.StatusMethodNotAllowed},
+		{"POST", "/v1/objects", http.StatusMethodNotAllowed},
+		{"GET", "/v1/objectsx", http.StatusNotFound},
+		{"GET", "/v1/objects/missing", http.StatusNotFound},
+	} {
+		req, _ := http.NewRequest(tc.method, n.URL()+tc.path, strings.NewReader("x"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s %s: %s, want %d", tc.method, tc.path, resp.Status, tc.status)
+		}
+	}
+}

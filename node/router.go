@@ -30,13 +30,14 @@ func (n *Node) newRouter() http.Handler {
 	r.Get("/healthz", n.handleHealthz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
 
-	r.Route("/v1/objects", func(r chi.Router) {
-		r.Get("/", n.handle(n.handleList))
-		r.Put("/*", n.handle(n.handlePut))
-		r.Get("/*", n.handle(n.handleGet))
-		r.Head("/*", n.handle(n.handleGet))
-		r.With(n.admin).Delete("/*", n.handle(n.handleDelete))
-	})
+	// Object routes sit on the top router, not a sub-router: a GET then
+	// goes through one route lookup, not two and a mount.
+	r.Get("/v1/objects", n.handle(n.handleList))
+	r.Get("/v1/objects/", n.handle(n.handleList))
+	r.Put("/v1/objects/*", n.handle(n.handlePut))
+	r.Get("/v1/objects/*", n.handle(n.handleGet))
+	r.Head("/v1/objects/*", n.handle(n.handleGet))
+	r.With(n.admin).Delete("/v1/objects/*", n.handle(n.handleDelete))
 	r.Get("/v1/variants/*", n.handle(n.handleVariants))
 	r.Route("/v1/upload", func(r chi.Router) {
 		r.Post("/", n.handle(n.handleUpload))
