@@ -81,6 +81,7 @@ func Choose(h Hints, est Estimate, widths []int, origW int, cfg ChooseConfig) Ch
 		return Choice{Class: ClassUnknown, Evidence: EvidenceDefault, Reason: "no widths to choose from"}
 	}
 	bytesOf := func(w int) int64 { return cfg.estimateBytes(w, origW) }
+	cands = undominated(cands, bytesOf)
 
 	if h.SaveData {
 		w := cands[0]
@@ -173,6 +174,23 @@ func candidates(widths []int, origW int) []int {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// undominated drops each candidate (ascending widths) that costs at least
+// as many bytes as a wider one: scaled down, a flat PNG graphic can encode
+// larger than its original, and a client on a slow link would then wait
+// longer for fewer pixels.
+func undominated(cands []int, bytesOf func(int) int64) []int {
+	keep := make([]int, 0, len(cands))
+	least := int64(math.MaxInt64)
+	for i := len(cands) - 1; i >= 0; i-- {
+		if b := bytesOf(cands[i]); b < least {
+			keep = append(keep, cands[i])
+			least = b
+		}
+	}
+	slices.Reverse(keep)
+	return keep
 }
 
 // estimateBytes guesses the encoded size at width w: a known size if there

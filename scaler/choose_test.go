@@ -228,3 +228,40 @@ func TestEstimateBytes(t *testing.T) {
 		t.Errorf("estimateBytes with nothing known=%d, want %d (4:3 at 0.25 B/px)", got, want)
 	}
 }
+
+// TestChoose_SkipsVariantsLargerThanWider: a flat graphic whose scaled
+// variants encode larger than the original. A slow or save-data client
+// gets the original, which is both sharper and fewer bytes.
+func TestChoose_SkipsVariantsLargerThanWider(t *testing.T) {
+	cfg := ChooseConfig{OrigHeight: 600, OrigBytes: 20_000,
+		VariantBytes: map[int]int64{160: 9_000, 320: 25_000, 640: 30_000}}
+	widths := []int{160, 320, 640}
+	const w = 800
+	slow := Hints{Downlink: 0.01}
+	for _, tc := range []struct {
+		name string
+		h    Hints
+		cfg  ChooseConfig
+		want int
+	}{
+		// 160 stays: 9 kB is fewer bytes than anything wider.
+		{"SaveData", Hints{SaveData: true}, cfg, 160},
+		{"Slow", slow, cfg, 160},
+		// 160 costs as much as the original: the original wins.
+		{"SaveDataEqualBytes", Hints{SaveData: true}, ChooseConfig{OrigHeight: 600, OrigBytes: 9_000, VariantBytes: cfg.VariantBytes}, w},
+		// 1.25 MB/s: everything fits; the widest (the original) is picked.
+		{"Fast", Hints{Downlink: 10}, cfg, w},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if c := Choose(tc.h, Estimate{}, widths, w, tc.cfg); c.Width != tc.want {
+				t.Fatalf("Choose picked %d (%s), want %d", c.Width, c.Reason, tc.want)
+			}
+		})
+	}
+	// Middle widths larger than the original never get picked.
+	for rate := 0.001; rate < 100; rate *= 1.5 {
+		if c := Choose(Hints{Downlink: rate}, Estimate{}, widths, w, cfg); c.Width == 320 || c.Width == 640 {
+			t.Fatalf("at %.3f Mbit/s Choose picked %d, larger than the original", rate, c.Width)
+		}
+	}
+}
