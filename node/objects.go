@@ -144,39 +144,92 @@ func (n *Node) handleGet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer blob.Close()
-	h := w.Header()
-	for k, v := range obj.Meta {
-		h.Set(metaHeaderPrefix+textproto.CanonicalMIMEHeaderKey(k), v)
+	// A hot object's headers were made by an earlier GET of the same
+	// state: this one sets them as they are.
+	hdr, _ := blob.Memo().(*answerHeaders)
+	if hdr == nil {
+		hdr = newAnswerHeaders(obj.Meta, obj.SHA256, obj.ContentType, obj.Modified, blob.Size())
+		blob.SetMemo(hdr)
 	}
-	serveBlob(w, r, obj.SHA256, obj.ContentType, obj.Modified, blob)
+	serveContent(w, r, hdr, blob)
 	return nil
 }
 
-// serveBlob answers with content addressed by sha: ETag, Range,
+// answerHeaders are the headers of an answer with content: made once,
+// then shared by every answer of the same object state, so they must not
+// change. Each value slice has cap == len, so that a Header.Add by anyone
+// copies it rather than writing into the shared array.
+type answerHeaders struct {
+	modified time.Time
+	size     int64
+	// kv holds the user metadata, then Etag, Content-Type and
+	// Accept-Ranges, which every answer has (first nRange entries), then
+	// Content-Length and Last-Modified (if known), which a whole answer
+	// adds and http.ServeContent sets itself.
+	kv     []headerKV
+	nRange int
+}
+
+type headerKV struct {
+	key string
+	val []string
+}
+
+func newAnswerHeaders(meta map[string]string, sha, contentType string, modified time.Time, size int64) *answerHeaders {
+	a := &answerHeaders{modified: modified, size: size, kv: make([]headerKV, 0, len(meta)+5)}
+	vals := make([]string, 0, len(meta)+5)
+	add := func(k, v string) {
+		vals = append(vals, v)
+		a.kv = append(a.kv, headerKV{k, vals[len(vals)-1 : len(vals) : len(vals)]})
+	}
+	for k, v := range meta {
+		add(metaHeaderPrefix+textproto.CanonicalMIMEHeaderKey(k), v)
+	}
+	add("Etag", `"`+sha+`"`)
+	add("Content-Type", contentType)
+	add("Accept-Ranges", "bytes")
+	a.nRange = len(a.kv)
+	add("Content-Length", strconv.FormatInt(size, 10))
+	if !modified.IsZero() && !modified.Equal(unixEpoch) {
+		add("Last-Modified", modified.UTC().Format(http.TimeFormat))
+	}
+	return a
+}
+
+func (a *answerHeaders) set(h http.Header, whole bool) {
+	kv := a.kv
+	if !whole {
+		kv = kv[:a.nRange]
+	}
+	for _, e := range kv {
+		h[e.key] = e.val
+	}
+}
+
+// serveBlob answers with content addressed by sha, as serveContent does.
+func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, modified time.Time, content io.ReadSeeker) {
+	size := int64(-1)
+	if sized, ok := content.(interface{ Size() int64 }); ok {
+		size = sized.Size()
+	}
+	serveContent(w, r, newAnswerHeaders(nil, sha, contentType, modified, size), content)
+}
+
+// serveContent answers with content and its headers: ETag, Range,
 // If-None-Match and Last-Modified follow http.ServeContent. A request with
 // neither Range nor a precondition, nearly every one, is answered here
 // without it: the same headers, but the body goes out through a pooled
-// buffer, where ServeContent's io.CopyN allocates one per request.
-func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, modified time.Time, content io.ReadSeeker) {
+// buffer, where ServeContent's io.CopyN allocates one per request, and a
+// small one in one write call (see respConn).
+func serveContent(w http.ResponseWriter, r *http.Request, hdr *answerHeaders, content io.ReadSeeker) {
 	h := w.Header()
-	etag := `"` + sha + `"`
-	sized, ok := content.(interface{ Size() int64 })
-	if !ok || !unconditional(r.Header) {
-		setHeaders(h, "Etag", etag, "Content-Type", contentType, "Accept-Ranges", "bytes")
-		http.ServeContent(w, r, "", modified, content)
+	size := hdr.size
+	if size < 0 || !unconditional(r.Header) {
+		hdr.set(h, false)
+		http.ServeContent(w, r, "", hdr.modified, content)
 		return
 	}
-	size := sized.Size()
-	kv := [...]string{
-		"Etag", etag, "Content-Type", contentType, "Accept-Ranges", "bytes",
-		"Content-Length", strconv.FormatInt(size, 10), "Last-Modified", "",
-	}
-	if modified.IsZero() || modified.Equal(unixEpoch) {
-		setHeaders(h, kv[:len(kv)-2]...)
-	} else {
-		kv[len(kv)-1] = modified.UTC().Format(http.TimeFormat)
-		setHeaders(h, kv[:]...)
-	}
+	hdr.set(h, true)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
@@ -196,17 +249,6 @@ func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, 
 		}
 	}
 	writeBody(w, content, size)
-}
-
-// setHeaders sets each canonical key in kv (key, value, key, value...) to
-// its value, with one allocation for all the value slices where
-// Header.Set makes one each.
-func setHeaders(h http.Header, kv ...string) {
-	vals := make([]string, len(kv)/2)
-	for i := range vals {
-		vals[i] = kv[2*i+1]
-		h[kv[2*i]] = vals[i : i+1 : i+1]
-	}
 }
 
 // unixEpoch is, like the zero time, "no modification time" to

@@ -1,6 +1,9 @@
 package storage
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Bounds of the hot-object cache.
 const (
@@ -34,7 +37,12 @@ type hotEntry struct {
 	obj  Object
 	set  uint64
 	data []byte
+	memo *memo
 }
+
+// memo holds what a reader's caller derived from a cached object's state
+// (BlobReader.SetMemo); it lives and dies with the cache entry.
+type memo struct{ v atomic.Pointer[any] }
 
 func newHotCache(max int64) *hotCache {
 	return &hotCache{max: max, m: make(map[string]hotEntry)}
@@ -58,16 +66,17 @@ func (c *hotCache) get(key string) (hotEntry, bool) {
 }
 
 // add keeps what a reader read at generation gen, unless a write cleared
-// the cache since then. data must not be modified afterwards.
-func (c *hotCache) add(gen uint64, e hotEntry) {
+// the cache since then, and reports whether it did. data must not be
+// modified afterwards.
+func (c *hotCache) add(gen uint64, e hotEntry) bool {
 	size := int64(len(e.data)) + int64(len(e.obj.Key))
 	if c.max <= 0 || len(e.data) > hotObjectMax || size > c.max {
-		return
+		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
-		return
+		return false
 	}
 	if old, ok := c.m[e.obj.Key]; ok {
 		c.used -= int64(len(old.data)) + int64(len(old.obj.Key))
@@ -83,6 +92,7 @@ func (c *hotCache) add(gen uint64, e hotEntry) {
 	}
 	c.m[e.obj.Key] = e
 	c.used += size
+	return true
 }
 
 // clear drops everything and moves to a new generation.

@@ -134,3 +134,50 @@ func TestHotCache_ReadersRaceWriter(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// A memo set by one reader of a cached object is seen by the next reader
+// of the same state, and by none after a write.
+func TestHotCache_Memo(t *testing.T) {
+	db := mustOpenDB(t)
+	db.mustPut("k", []byte("one"))
+	memoOf := func(set any) any {
+		t.Helper()
+		_, br, err := db.OpenObject("k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer br.Close()
+		got := br.Memo()
+		if set != nil {
+			br.SetMemo(set)
+		}
+		return got
+	}
+	if got := memoOf("first"); got != nil {
+		t.Fatalf("memo of a fresh object = %v, want nil", got)
+	}
+	if got := memoOf(nil); got != "first" {
+		t.Fatalf("memo = %v, want the one set by the reader before", got)
+	}
+	db.mustPut("k", []byte("two"))
+	if got := memoOf("second"); got != nil {
+		t.Fatalf("memo after a write = %v, want nil", got)
+	}
+	if got := memoOf(nil); got != "second" {
+		t.Fatalf("memo = %v, want second", got)
+	}
+
+	big := make([]byte, hotObjectMax+1)
+	db.mustPut("big", big)
+	for range 2 {
+		_, br, err := db.OpenObject("big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := br.Memo(); got != nil {
+			t.Fatalf("memo of an uncached object = %v", got)
+		}
+		br.SetMemo("ignored")
+		br.Close()
+	}
+}

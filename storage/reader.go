@@ -33,6 +33,7 @@ type BlobReader struct {
 	buf    []byte // bytes at [bufOff, bufOff+len(buf)) of the blob
 	bufOff int64
 	pooled *[]byte // buf's backing array, from getReadBuf; nil if none
+	memo   *memo   // the hot-cache entry's memo; nil if not cached
 
 	closed bool
 }
@@ -65,7 +66,7 @@ func (db *DB) OpenObject(key string) (Object, *BlobReader, error) {
 		return Object{}, nil, fmt.Errorf("open object %q: %w", key, ErrClosed)
 	}
 	if e, ok := db.hot.get(key); ok {
-		return e.obj, &BlobReader{db: db, set: e.set, size: int64(len(e.data)), buf: e.data}, nil
+		return e.obj, &BlobReader{db: db, set: e.set, size: int64(len(e.data)), buf: e.data, memo: e.memo}, nil
 	}
 	gen := db.hot.generation()
 	var (
@@ -88,9 +89,37 @@ func (db *DB) OpenObject(key string) (Object, *BlobReader, error) {
 	}
 	if br.size <= hotObjectMax && int64(len(br.buf)) == br.size {
 		// The cache keeps its own copy: br.buf goes back to a pool.
-		db.hot.add(gen, hotEntry{obj: o, set: br.set, data: append([]byte(nil), br.buf...)})
+		e := hotEntry{obj: o, set: br.set, data: append([]byte(nil), br.buf...), memo: new(memo)}
+		if db.hot.add(gen, e) {
+			br.memo = e.memo
+		}
 	}
 	return o, br, nil
+}
+
+// Memo returns the value last given to SetMemo by a reader of the same
+// cached object state, or nil. A caller keeps there what it derives from
+// the Object that OpenObject returned with this reader (its HTTP headers,
+// say), so that the next reads of a hot object derive nothing anew; any
+// write drops the cache, and with it the memo.
+func (br *BlobReader) Memo() any {
+	if br.memo == nil {
+		return nil
+	}
+	if p := br.memo.v.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// SetMemo keeps v with the cached object state this reader reads, for
+// Memo; it does nothing when the object is not in the hot-object cache. v
+// must be derived from that state alone and must not change afterwards:
+// concurrent readers share it.
+func (br *BlobReader) SetMemo(v any) {
+	if br.memo != nil {
+		br.memo.v.Store(&v)
+	}
 }
 
 func (db *DB) openBlobTx(tx *bbolt.Tx, sum [32]byte, preload bool) (*BlobReader, error) {
