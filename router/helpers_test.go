@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -179,7 +180,7 @@ func testConfig(seed string) Config {
 
 // mustRouter builds a Router with loops off: the test calls Discover,
 // PollPrices and ProbeAll itself.
-func mustRouter(tb testing.TB, cfg Config) (*Router, *httptest.Server) {
+func mustRouter(tb testing.TB, cfg Config) (*Router, *testProxy) {
 	tb.Helper()
 	rt, err := New(cfg, nil)
 	if err != nil {
@@ -193,12 +194,31 @@ func mustRouter(tb testing.TB, cfg Config) (*Router, *httptest.Server) {
 		tb.Fatalf("PollPrices: %v", err)
 	}
 	rt.ProbeAll(ctx)
-	ps := httptest.NewServer(rt.Handler())
+	ps := startFrontend(tb, rt)
 	tb.Cleanup(func() {
 		ps.Close()
 		rt.Close()
 	})
 	return rt, ps
+}
+
+// testProxy is a Frontend serving a Router on a loopback port.
+type testProxy struct {
+	URL string
+	fe  *Frontend
+}
+
+func (p *testProxy) Close() { p.fe.Close() }
+
+func startFrontend(tb testing.TB, rt *Router) *testProxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("listen: %v", err)
+	}
+	fe := NewFrontend(rt.Handler(), nil)
+	go fe.Serve(ln)
+	return &testProxy{URL: "http://" + ln.Addr().String(), fe: fe}
 }
 
 // cluster makes n fake servers that all list each other.

@@ -84,7 +84,7 @@ func TestRouter_DiscoverSeedDown(t *testing.T) {
 
 func newProxy(t *testing.T, rt *Router) string {
 	t.Helper()
-	srv := NewHTTPServer(rt.Handler(), nil)
+	srv := NewFrontend(rt.Handler(), nil)
 	ln := listenLocal(t)
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })

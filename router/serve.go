@@ -1,0 +1,771 @@
+package router
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Frontend serves a Router's handler on HTTP/1.1. The commonest request, a
+// keep-alive GET or HEAD without a body, is read and answered on the
+// connection's own goroutine by a lean loop: no per-request background
+// reader, no per-request context, and the response's header and a small
+// body leave in one write. A connection whose request is anything else
+// (a body, HTTP/1.0, Connection: close, Expect, a header block over
+// leanHeadMax, a malformed request, /_proxy/*) is handed whole, with the
+// bytes already read, to a net/http server, which keeps it from then on.
+type Frontend struct {
+	h    http.Handler
+	hs   *http.Server
+	log  *slog.Logger
+	fall *handoffListener
+
+	ctx    context.Context // cancelled by Close: dials of requests in flight stop
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	conns    map[*leanConn]struct{}
+	lns      []net.Listener
+	wg       sync.WaitGroup
+	shutting atomic.Bool
+	served   atomic.Bool
+}
+
+// leanHeadMax bounds the request header block the lean loop reads;
+// larger ones go to net/http, which allows up to MaxHeaderBytes.
+const leanHeadMax = 8 << 10
+
+// leanWriteBuf is the response buffer: a header and a body up to about
+// this size leave in one write.
+const leanWriteBuf = 16 << 10
+
+// NewFrontend returns a Frontend for h with the proxy's timeouts (see
+// NewHTTPServer). A nil logger keeps it quiet.
+func NewFrontend(h http.Handler, logger *slog.Logger) *Frontend {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Frontend{h: h, hs: NewHTTPServer(h, logger), log: logger, conns: map[*leanConn]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Serve accepts connections on ln until Shutdown or Close, and returns
+// http.ErrServerClosed then. It may be called once.
+func (s *Frontend) Serve(ln net.Listener) error {
+	if !s.served.CompareAndSwap(false, true) {
+		return errors.New("router: Frontend.Serve called twice")
+	}
+	s.mu.Lock()
+	if s.shutting.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	s.fall = &handoffListener{addr: ln.Addr(), conns: make(chan net.Conn), done: make(chan struct{})}
+	s.lns = append(s.lns, ln)
+	fall := s.fall
+	s.mu.Unlock()
+	// net/http's server ends when Shutdown or Close closes fall.
+	go func() { _ = s.hs.Serve(fall) }()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) ||
+				errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
+				// As net/http does: back off on a temporary failure.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := &leanConn{s: s, nc: nc}
+		s.mu.Lock()
+		if s.shutting.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			return http.ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+// Shutdown stops accepting, closes idle connections, waits for requests
+// in flight (on both paths) to finish or ctx to end.
+func (s *Frontend) Shutdown(ctx context.Context) error {
+	s.stop()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	err := s.hs.Shutdown(ctx)
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	return err
+}
+
+// Close closes the listener and every connection at once. As with
+// net/http, handlers still running are not waited for: their writes fail.
+func (s *Frontend) Close() error {
+	s.stop()
+	s.cancel()
+	err := s.hs.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Frontend) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting.Swap(true) {
+		return
+	}
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	if s.fall != nil {
+		s.fall.close()
+	}
+	// An idle connection waits in a read: a deadline in the past ends it.
+	// A busy one sees shutting when its answer is done.
+	for c := range s.conns {
+		if c.idle.Load() {
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		}
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// handoffListener gives net/http the connections the lean loop passes on.
+type handoffListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	once  sync.Once
+	done  chan struct{}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) close()         { l.once.Do(func() { close(l.done) }) }
+func (l *handoffListener) Close() error   { l.close(); return nil }
+func (l *handoffListener) Addr() net.Addr { return l.addr }
+
+// replayConn is a connection handed to net/http: it first reads back the
+// bytes the lean loop had read.
+type replayConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if c.r != nil {
+		n, err := c.r.Read(p)
+		if err == io.EOF {
+			c.r = nil
+			if n == 0 {
+				return c.Conn.Read(p)
+			}
+			err = nil
+		}
+		return n, err
+	}
+	return c.Conn.Read(p)
+}
+
+// CloseWrite lets net/http half-close before closing, as it does for a
+// plain TCP connection.
+func (c *replayConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// leanConn is one client connection on the lean loop.
+type leanConn struct {
+	s      *Frontend
+	nc     net.Conn
+	br     *bufio.Reader
+	remote string
+	idle   atomic.Bool
+	head   []byte // copy of the request head, for a hand-off
+	w      leanWriter
+}
+
+func (c *leanConn) serve() {
+	defer c.s.wg.Done()
+	handed := false
+	defer func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+		if !handed {
+			c.nc.Close()
+		}
+	}()
+	c.remote = c.nc.RemoteAddr().String()
+	c.br = bufio.NewReaderSize(c.nc, leanHeadMax)
+	c.w.c = c
+	c.w.h = make(http.Header, 16)
+	for {
+		r, ok := c.readRequest()
+		if r == nil {
+			if ok {
+				handed = c.handoff()
+			}
+			return
+		}
+		if !c.handle(r) || c.s.shutting.Load() {
+			return
+		}
+	}
+}
+
+// readRequest waits for and parses the next request. It returns nil and
+// true when the connection is to be handed to net/http (c.head and the
+// reader's buffer hold what was read), nil and false when it is to be
+// closed.
+func (c *leanConn) readRequest() (*http.Request, bool) {
+	now := time.Now()
+	if c.br.Buffered() > 0 {
+		c.nc.SetReadDeadline(now.Add(c.s.hs.ReadHeaderTimeout))
+	} else {
+		// The deadline is set before the connection counts as idle, so a
+		// Shutdown's deadline in the past is never overwritten.
+		c.nc.SetReadDeadline(now.Add(c.s.hs.IdleTimeout))
+		c.idle.Store(true)
+		if c.s.shutting.Load() {
+			return nil, false
+		}
+		if _, err := c.br.Peek(1); err != nil {
+			return nil, false
+		}
+		c.idle.Store(false)
+		c.nc.SetReadDeadline(time.Now().Add(c.s.hs.ReadHeaderTimeout))
+	}
+	n := 0
+	for {
+		buf, _ := c.br.Peek(c.br.Buffered())
+		if i := headEnd(buf); i >= 0 {
+			n = i
+			break
+		}
+		if len(buf) >= leanHeadMax {
+			c.head = c.head[:0]
+			return nil, true
+		}
+		if _, err := c.br.Peek(len(buf) + 1); err != nil {
+			return nil, false // timed out, or the client closed
+		}
+	}
+	buf, _ := c.br.Peek(n)
+	c.head = append(c.head[:0], buf...)
+	r, err := http.ReadRequest(c.br)
+	if err != nil || !leanEligible(r) {
+		return nil, true
+	}
+	return r, true
+}
+
+// headEnd is the length of the header block at the start of b (through
+// its empty line, which may end in CRLF or a bare LF), or -1.
+func headEnd(b []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j + 1
+		switch {
+		case i < len(b) && b[i] == '\n':
+			return i + 1
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			return i + 2
+		}
+	}
+}
+
+// leanEligible reports whether the lean loop answers r itself.
+func leanEligible(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.Close || r.Host == "" {
+		return false
+	}
+	if r.Body != http.NoBody || len(r.TransferEncoding) > 0 || r.ContentLength != 0 {
+		return false
+	}
+	if _, ok := r.Header["Expect"]; ok {
+		return false
+	}
+	if _, ok := r.Header["Upgrade"]; ok {
+		return false
+	}
+	if len(r.Header["Host"]) > 1 || !validHost(r.Host) || strings.HasPrefix(r.URL.Path, "/_proxy/") {
+		return false
+	}
+	return true
+}
+
+// validHost accepts the bytes net/http allows in a Host header; anything
+// else goes to net/http for its 400.
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!$%&'()*+,-.:;=[]_~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// handoff passes the connection, with the bytes read so far, to net/http.
+func (c *leanConn) handoff() bool {
+	c.nc.SetReadDeadline(time.Time{})
+	rest, _ := c.br.Peek(c.br.Buffered())
+	replay := make([]byte, 0, len(c.head)+len(rest))
+	replay = append(append(replay, c.head...), rest...)
+	rc := &replayConn{Conn: c.nc, r: bytes.NewReader(replay)}
+	select {
+	case c.s.fall.conns <- rc:
+		return true
+	case <-c.s.fall.done:
+		return false
+	}
+}
+
+// handle answers r; false means the connection must close.
+func (c *leanConn) handle(r *http.Request) (keep bool) {
+	r.RemoteAddr = c.remote
+	r = r.WithContext(c.s.ctx)
+	w := &c.w
+	w.reset(r)
+	defer func() {
+		if p := recover(); p != nil {
+			keep = false
+			if p != http.ErrAbortHandler {
+				c.s.log.Error("proxy handler panic", "err", p, "remote", c.remote)
+			}
+		}
+	}()
+	c.s.h.ServeHTTP(w, r)
+	return w.finish()
+}
+
+// leanWriter is the lean loop's http.ResponseWriter. It keeps net/http's
+// rules: a Content-Length the handler set, or one counted when the whole
+// body was written before the handler returned and fits the buffer,
+// chunked encoding otherwise; a Date header; a sniffed Content-Type.
+type leanWriter struct {
+	c           *leanConn
+	h           http.Header
+	req         *http.Request
+	buf         []byte
+	status      int
+	wroteHeader bool // WriteHeader called
+	headOut     bool // status line and header are in buf or sent
+	chunked     bool
+	head        bool // a HEAD request: no body goes out
+	noBody      bool // the status allows no body
+	closeAfter  bool
+	cl          int64 // declared Content-Length, -1 if none
+	written     int64
+	err         error
+	bufs        net.Buffers
+	arr         [3][]byte
+}
+
+var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, leanWriteBuf); return &b }}
+
+func (w *leanWriter) reset(r *http.Request) {
+	clear(w.h)
+	w.req = r
+	w.status = 0
+	w.wroteHeader, w.headOut, w.chunked, w.closeAfter = false, false, false, false
+	w.head = r.Method == http.MethodHead
+	w.noBody = false
+	w.cl = -1
+	w.written = 0
+	w.err = nil
+	if w.buf == nil {
+		w.buf = (*writeBufPool.Get().(*[]byte))[:0]
+	}
+}
+
+func (w *leanWriter) Header() http.Header { return w.h }
+
+func (w *leanWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("invalid WriteHeader code " + itoa(int64(code)))
+	}
+	if code < 200 {
+		// No informational answers on the lean path: the handler sends
+		// none, and 1xx headers would need their own framing.
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	w.noBody = code == 204 || code == 304
+	if v := w.h.Get("Content-Length"); v != "" {
+		if n, ok := parseContentLength(v); ok {
+			w.cl = n
+		} else {
+			w.h.Del("Content-Length")
+		}
+	}
+}
+
+func parseContentLength(v string) (int64, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(v[i]-'0')
+	}
+	return n, true
+}
+
+func (w *leanWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.noBody {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.cl >= 0 && w.written+int64(len(p)) > w.cl {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if w.head {
+		return len(p), nil
+	}
+	if !w.headOut {
+		if w.cl < 0 && len(w.buf)+len(p) <= cap(w.buf)-1024 {
+			// The body so far waits, unframed, in buf: if the handler
+			// ends before it grows past the buffer, its length is known.
+			w.buf = append(w.buf, p...)
+			return len(p), nil
+		}
+		w.writeHead(w.buf, p)
+		if w.err != nil {
+			return 0, w.err
+		}
+		return len(p), nil
+	}
+	w.body(p)
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(p), nil
+}
+
+// body frames and queues p after the head went out.
+func (w *leanWriter) body(p []byte) {
+	if !w.chunked {
+		w.send(p)
+		return
+	}
+	if len(p) == 0 {
+		return
+	}
+	var pre [20]byte
+	b := appendHex(pre[:0], uint64(len(p)))
+	b = append(b, '\r', '\n')
+	if len(w.buf)+len(b)+len(p)+2 <= cap(w.buf) {
+		w.buf = append(append(append(w.buf, b...), p...), '\r', '\n')
+		return
+	}
+	w.buf = append(w.buf, b...)
+	w.send(p)
+	w.buf = append(w.buf, '\r', '\n')
+}
+
+// send queues p after buf: small writes gather in buf, a large one goes
+// out at once together with what buf holds, in one writev.
+func (w *leanWriter) send(p []byte) {
+	if len(w.buf)+len(p) <= cap(w.buf) {
+		w.buf = append(w.buf, p...)
+		return
+	}
+	if w.err != nil {
+		return
+	}
+	w.arr[0], w.arr[1] = w.buf, p
+	w.bufs = w.arr[:2]
+	_, w.err = w.bufs.WriteTo(w.c.nc)
+	w.arr[0], w.arr[1] = nil, nil
+	w.buf = w.buf[:0]
+}
+
+// writeHead puts the status line and header into buf, then staged (the
+// body held back so far, which aliases buf) and p.
+func (w *leanWriter) writeHead(staged, p []byte) {
+	w.headOut = true
+	h := w.h
+	if _, ok := h["Date"]; !ok {
+		h["Date"] = httpDate()
+	}
+	bodyOK := !w.noBody
+	if bodyOK && w.cl < 0 {
+		if _, ok := h["Content-Type"]; !ok && len(staged)+len(p) > 0 {
+			first := staged
+			if len(first) == 0 {
+				first = p
+			}
+			h["Content-Type"] = []string{http.DetectContentType(first)}
+		}
+	}
+	if w.c.s.shutting.Load() || w.closeAfter || hasToken(h["Connection"], "close") {
+		w.closeAfter = true
+		h["Connection"] = closeValue
+	}
+	var hb [1024]byte
+	b := append(hb[:0], "HTTP/1.1 "...)
+	b = appendStatus(b, w.status)
+	for k, vv := range h {
+		if k == "Transfer-Encoding" || !validHeaderKey(k) {
+			continue
+		}
+		for _, v := range vv {
+			b = append(b, k...)
+			b = append(b, ':', ' ')
+			b = appendHeaderValue(b, v)
+			b = append(b, '\r', '\n')
+		}
+	}
+	switch {
+	case !bodyOK:
+	case w.cl >= 0:
+	case w.head && len(staged)+len(p) == 0:
+	case w.head || p == nil:
+		// The handler is done: the whole body is staged.
+		b = append(b, "Content-Length: "...)
+		b = appendInt(b, int64(len(staged)+len(p)))
+		b = append(b, '\r', '\n')
+	default:
+		w.chunked = true
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	}
+	b = append(b, '\r', '\n')
+	// The staged body sits at the start of buf: move it behind the head.
+	n := len(staged)
+	if len(b)+n > cap(w.buf) {
+		nb := make([]byte, 0, len(b)+n+leanWriteBuf)
+		w.buf = append(append(nb, b...), staged...)
+	} else {
+		w.buf = w.buf[:len(b)+n]
+		copy(w.buf[len(b):], w.buf[:n])
+		copy(w.buf, b)
+	}
+	if w.chunked && n > 0 {
+		// Frame the staged bytes as the first chunk.
+		body := append([]byte(nil), w.buf[len(b):]...)
+		w.buf = w.buf[:len(b)]
+		w.body(body)
+	}
+	if p != nil && !w.head {
+		w.body(p)
+	}
+}
+
+// Flush sends what is buffered, the header first if it is still held.
+func (w *leanWriter) Flush() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.headOut {
+		staged := w.buf
+		w.buf = w.buf[:0]
+		w.writeHead(staged, []byte{})
+	}
+	w.flush()
+}
+
+func (w *leanWriter) flush() {
+	if len(w.buf) > 0 && w.err == nil {
+		_, w.err = w.c.nc.Write(w.buf)
+	}
+	w.buf = w.buf[:0]
+}
+
+// finish completes the answer after the handler returned; false means
+// the connection cannot carry another request.
+func (w *leanWriter) finish() bool {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.headOut {
+		staged := w.buf
+		w.buf = w.buf[:0]
+		w.writeHead(staged, nil)
+	}
+	if w.chunked {
+		w.buf = append(w.buf, "0\r\n\r\n"...)
+	}
+	w.flush()
+	keep := w.err == nil && !w.closeAfter
+	if w.cl >= 0 && !w.head && !w.noBody && w.written != w.cl {
+		keep = false // the client waits for bytes that never come
+	}
+	// An idle connection holds no write buffer.
+	if cap(w.buf) <= 4*leanWriteBuf {
+		b := w.buf[:0]
+		writeBufPool.Put(&b)
+	}
+	w.buf = nil
+	w.req = nil
+	return keep
+}
+
+var closeValue = []string{"close"}
+
+func hasToken(vv []string, tok string) bool {
+	for _, v := range vv {
+		for _, f := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), tok) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func validHeaderKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		switch c := k[i]; {
+		case c <= ' ', c >= 0x7f, c == ':':
+			return false
+		}
+	}
+	return true
+}
+
+// appendHeaderValue writes v with CR and LF turned into spaces and the
+// ends trimmed, as net/http does.
+func appendHeaderValue(b []byte, v string) []byte {
+	v = strings.Trim(v, " \t")
+	if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
+		return append(b, v...)
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+func appendStatus(b []byte, code int) []byte {
+	b = append(b, byte('0'+code/100), byte('0'+code/10%10), byte('0'+code%10), ' ')
+	if t := http.StatusText(code); t != "" {
+		b = append(b, t...)
+	} else {
+		b = append(b, "status code "...)
+		b = appendInt(b, int64(code))
+	}
+	return append(b, '\r', '\n')
+}
+
+func appendInt(b []byte, n int64) []byte {
+	var t [20]byte
+	i := len(t)
+	if n == 0 {
+		return append(b, '0')
+	}
+	for n > 0 {
+		i--
+		t[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, t[i:]...)
+}
+
+func itoa(n int64) string { return string(appendInt(nil, n)) }
+
+func appendHex(b []byte, n uint64) []byte {
+	const digits = "0123456789abcdef"
+	var t [16]byte
+	i := len(t)
+	if n == 0 {
+		return append(b, '0')
+	}
+	for n > 0 {
+		i--
+		t[i] = digits[n&15]
+		n >>= 4
+	}
+	return append(b, t[i:]...)
+}
+
+// dateCache holds the Date header of the current second.
+var dateCache atomic.Pointer[dateEntry]
+
+type dateEntry struct {
+	sec int64
+	v   []string
+}
+
+func httpDate() []string {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
+		return d.v
+	}
+	d := &dateEntry{sec: now.Unix(), v: []string{now.UTC().Format(http.TimeFormat)}}
+	dateCache.Store(d)
+	return d.v
+}
