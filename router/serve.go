@@ -45,6 +45,11 @@ type Frontend struct {
 // larger ones go to net/http, which allows up to MaxHeaderBytes.
 const leanHeadMax = 8 << 10
 
+// leanStage is how much body without a Content-Length is held back in
+// the hope that the handler ends and its length can be sent; past it the
+// body is chunked. It is net/http's figure, so both answer alike.
+const leanStage = 2048
+
 // leanWriteBuf is the response buffer: a header and a body up to about
 // this size leave in one write.
 const leanWriteBuf = 16 << 10
@@ -382,6 +387,12 @@ func (c *leanConn) handle(r *http.Request) (keep bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			keep = false
+			// As net/http does, what already went to the connection's
+			// buffer leaves before the close.
+			if w.headOut {
+				w.flush()
+			}
+			w.release()
 			if p != http.ErrAbortHandler {
 				c.s.log.Error("proxy handler panic", "err", p, "remote", c.remote)
 			}
@@ -486,23 +497,17 @@ func (w *leanWriter) Write(p []byte) (int, error) {
 		return 0, http.ErrContentLength
 	}
 	w.written += int64(len(p))
-	if w.head {
-		return len(p), nil
-	}
 	if !w.headOut {
-		if w.cl < 0 && len(w.buf)+len(p) <= cap(w.buf)-1024 {
+		if w.cl < 0 && len(w.buf)+len(p) <= leanStage {
 			// The body so far waits, unframed, in buf: if the handler
-			// ends before it grows past the buffer, its length is known.
+			// ends before it grows past leanStage, its length is known.
 			w.buf = append(w.buf, p...)
 			return len(p), nil
 		}
 		w.writeHead(w.buf, p)
-		if w.err != nil {
-			return 0, w.err
-		}
-		return len(p), nil
+	} else if !w.head {
+		w.body(p)
 	}
-	w.body(p)
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -556,13 +561,9 @@ func (w *leanWriter) writeHead(staged, p []byte) {
 		h["Date"] = httpDate()
 	}
 	bodyOK := !w.noBody
-	if bodyOK && w.cl < 0 {
+	if bodyOK {
 		if _, ok := h["Content-Type"]; !ok && len(staged)+len(p) > 0 {
-			first := staged
-			if len(first) == 0 {
-				first = p
-			}
-			h["Content-Type"] = []string{http.DetectContentType(first)}
+			h["Content-Type"] = []string{sniff(staged, p)}
 		}
 	}
 	if w.c.s.shutting.Load() || w.closeAfter || hasToken(h["Connection"], "close") {
@@ -584,19 +585,22 @@ func (w *leanWriter) writeHead(staged, p []byte) {
 		}
 	}
 	switch {
-	case !bodyOK:
-	case w.cl >= 0:
-	case w.head && len(staged)+len(p) == 0:
-	case w.head || p == nil:
+	case !bodyOK, w.cl >= 0:
+	case p == nil && (!w.head || len(staged) > 0):
 		// The handler is done: the whole body is staged.
 		b = append(b, "Content-Length: "...)
-		b = appendInt(b, int64(len(staged)+len(p)))
+		b = appendInt(b, int64(len(staged)))
 		b = append(b, '\r', '\n')
+	case w.head:
 	default:
 		w.chunked = true
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
 	b = append(b, '\r', '\n')
+	if w.head {
+		w.buf = append(w.buf[:0], b...)
+		return
+	}
 	// The staged body sits at the start of buf: move it behind the head.
 	n := len(staged)
 	if len(b)+n > cap(w.buf) {
@@ -613,9 +617,23 @@ func (w *leanWriter) writeHead(staged, p []byte) {
 		w.buf = w.buf[:len(b)]
 		w.body(body)
 	}
-	if p != nil && !w.head {
+	if p != nil {
 		w.body(p)
 	}
+}
+
+// sniff is the Content-Type net/http would guess from the first bytes.
+func sniff(staged, p []byte) string {
+	if len(staged) >= 512 || len(p) == 0 {
+		return http.DetectContentType(staged)
+	}
+	if len(staged) == 0 {
+		return http.DetectContentType(p)
+	}
+	var tmp [512]byte
+	b := append(tmp[:0], staged...)
+	b = append(b, p[:min(len(p), 512-len(b))]...)
+	return http.DetectContentType(b)
 }
 
 // Flush sends what is buffered, the header first if it is still held.
@@ -657,14 +675,18 @@ func (w *leanWriter) finish() bool {
 	if w.cl >= 0 && !w.head && !w.noBody && w.written != w.cl {
 		keep = false // the client waits for bytes that never come
 	}
-	// An idle connection holds no write buffer.
-	if cap(w.buf) <= 4*leanWriteBuf {
+	w.release()
+	return keep
+}
+
+// release gives the buffer back: an idle connection holds none.
+func (w *leanWriter) release() {
+	if w.buf != nil && cap(w.buf) <= 4*leanWriteBuf {
 		b := w.buf[:0]
 		writeBufPool.Put(&b)
 	}
 	w.buf = nil
 	w.req = nil
-	return keep
 }
 
 var closeValue = []string{"close"}

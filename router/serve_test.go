@@ -1,0 +1,261 @@
+package router
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// frontHandler answers by path, covering the ways a handler frames a body.
+func frontHandler(w http.ResponseWriter, r *http.Request) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 8<<10) // 128 KiB
+	switch r.URL.Path {
+	case "/small":
+		w.Write([]byte("<html>hello</html>"))
+	case "/typed":
+		w.Header().Set("Content-Type", "text/x-test")
+		w.Write([]byte("hi"))
+	case "/big":
+		w.Write(big)
+	case "/big-cl":
+		w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+		w.Write(big[:1000])
+		w.Write(big[1000:])
+	case "/flush":
+		w.Write([]byte("part one,"))
+		w.(http.Flusher).Flush()
+		w.Write([]byte("part two"))
+	case "/empty":
+	case "/nocontent":
+		w.WriteHeader(http.StatusNoContent)
+	case "/notmodified":
+		w.Header().Set("Etag", `"x"`)
+		w.WriteHeader(http.StatusNotModified)
+	case "/teapot":
+		w.WriteHeader(http.StatusTeapot)
+		w.Write([]byte("short and stout"))
+	case "/odd":
+		w.WriteHeader(599)
+	case "/echo":
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %s body=%q xff=%q", r.Method, r.URL.Path, r.Proto, b, fmt.Sprint(r.RemoteAddr != ""))
+	case "/many":
+		for i := 0; i < 100; i++ {
+			w.Write(big[:1500])
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func startTestFrontend(t *testing.T, h http.Handler) (*Frontend, string) {
+	t.Helper()
+	ln := listenLocal(t)
+	fe := NewFrontend(h, nil)
+	done := make(chan error, 1)
+	go func() { done <- fe.Serve(ln) }()
+	t.Cleanup(func() {
+		fe.Close()
+		if err := <-done; err != http.ErrServerClosed {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+	})
+	return fe, ln.Addr().String()
+}
+
+// TestFrontend_SameAsNetHTTP asks the Frontend and net/http's server the
+// same requests and compares the answers.
+func TestFrontend_SameAsNetHTTP(t *testing.T) {
+	h := http.HandlerFunc(frontHandler)
+	_, addr := startTestFrontend(t, h)
+	std := httptest.NewServer(h)
+	defer std.Close()
+	paths := []string{"/small", "/typed", "/big", "/big-cl", "/flush", "/empty", "/nocontent",
+		"/notmodified", "/teapot", "/odd", "/echo", "/many", "/missing"}
+	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer c.CloseIdleConnections()
+	for _, method := range []string{"GET", "HEAD", "POST"} {
+		for _, p := range paths {
+			t.Run(method+p, func(t *testing.T) {
+				want := doReq(t, c, method, std.URL+p)
+				got := doReq(t, c, method, "http://"+addr+p)
+				if got != want {
+					t.Fatalf("frontend answered\n%s\nnet/http answered\n%s", got, want)
+				}
+			})
+		}
+	}
+}
+
+// doReq summarises an answer: status, framing, the headers a handler or
+// the server sets, and the body.
+func doReq(t *testing.T, c *http.Client, method, url string) string {
+	t.Helper()
+	var body io.Reader
+	if method == "POST" {
+		body = strings.NewReader("payload")
+	}
+	req, _ := http.NewRequest(method, url, body)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read: %v", method, url, err)
+	}
+	if resp.Header.Get("Date") == "" {
+		t.Errorf("%s %s: no Date header", method, url)
+	}
+	return fmt.Sprintf("%s len=%d te=%v ct=%q cl=%q etag=%q body=%q", resp.Status, resp.ContentLength,
+		resp.TransferEncoding, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Length"),
+		resp.Header.Get("Etag"), b)
+}
+
+// TestFrontend_Raw sends requests byte for byte: pipelined, some taken
+// by the lean loop and some passed to net/http on the same connection.
+func TestFrontend_Raw(t *testing.T) {
+	_, addr := startTestFrontend(t, http.HandlerFunc(frontHandler))
+	for _, tc := range []struct {
+		name string
+		in   string
+		want []string // status and body of each answer, in order
+	}{
+		{"Pipelined", "GET /small HTTP/1.1\r\nHost: x\r\n\r\nHEAD /small HTTP/1.1\r\nHost: x\r\n\r\nGET /typed HTTP/1.1\r\nHost: x\r\n\r\n",
+			[]string{"200 <html>hello</html>", "200 ", "200 hi"}},
+		{"ThenNetHTTP", "GET /small HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /typed HTTP/1.1\r\nHost: x\r\n\r\n",
+			[]string{"200 <html>hello</html>", `200 POST /echo HTTP/1.1 body="abc" xff="true"`, "200 hi"}},
+		{"BareLF", "GET /echo HTTP/1.1\nHost: x\n\nGET /typed HTTP/1.1\nHost: x\n\n",
+			[]string{`200 GET /echo HTTP/1.1 body="" xff="true"`, "200 hi"}},
+		{"HTTP10", "GET /echo HTTP/1.0\r\n\r\n", []string{`200 GET /echo HTTP/1.0 body="" xff="true"`}},
+		{"NoHost", "GET /echo HTTP/1.1\r\n\r\n", []string{"400 400 Bad Request: missing required Host header"}},
+		{"BadHost", "GET /echo HTTP/1.1\r\nHost: a b\r\n\r\n", []string{"400 400 Bad Request: malformed Host header"}},
+		{"Malformed", "GET\r\n\r\n", []string{"400 400 Bad Request"}},
+		{"BigHead", "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 3*leanHeadMax) + "\r\n\r\nGET /typed HTTP/1.1\r\nHost: x\r\n\r\n",
+			[]string{`200 GET /echo HTTP/1.1 body="" xff="true"`, "200 hi"}},
+		{"Chunked", "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", []string{"200 " + strings.Repeat("0123456789abcdef", 8<<10)}},
+		{"Expect", "GET /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi",
+			[]string{`200 GET /echo HTTP/1.1 body="hi" xff="true"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(nc, tc.in); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(nc)
+			for i, want := range tc.want {
+				method := "GET"
+				if strings.Contains(tc.in, "HEAD") && i == 1 {
+					method = "HEAD"
+				}
+				resp, err := http.ReadResponse(br, &http.Request{Method: method})
+				for err == nil && resp.StatusCode < 200 {
+					resp, err = http.ReadResponse(br, &http.Request{Method: method})
+				}
+				if err != nil {
+					t.Fatalf("answer %d: %v", i, err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatalf("answer %d: body: %v", i, err)
+				}
+				if got := fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b))); got != want {
+					t.Fatalf("answer %d = %.200q, want %.200q", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestFrontend_Abort checks that a handler that gives up mid-body cuts
+// the connection, so a client never takes a short body for a whole one.
+func TestFrontend_Abort(t *testing.T) {
+	_, addr := startTestFrontend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		w.Write(make([]byte, 5000))
+		panic(http.ErrAbortHandler)
+	}))
+	resp, err := http.Get("http://" + addr + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if n, err := io.Copy(io.Discard, resp.Body); err == nil {
+		t.Fatalf("read %d bytes with no error, want an unexpected EOF", n)
+	}
+}
+
+// TestFrontend_Shutdown checks that Shutdown closes an idle keep-alive
+// connection, lets a request in flight finish, and returns.
+func TestFrontend_Shutdown(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	ln := listenLocal(t)
+	fe := NewFrontend(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			started <- struct{}{}
+			<-release
+		}
+		w.Write([]byte("done"))
+	}), nil)
+	go fe.Serve(ln)
+	url := "http://" + ln.Addr().String()
+
+	idle, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	io.WriteString(idle, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(idle)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first answer: %v", err)
+	} else {
+		io.ReadAll(resp.Body)
+	}
+
+	slow := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(url + "/slow")
+		if err != nil {
+			slow <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		slow <- string(b)
+	}()
+	<-started
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shut <- fe.Shutdown(ctx)
+	}()
+	// The idle connection is closed: reading it ends.
+	idle.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("idle connection read: %v, want EOF", err)
+	}
+	close(release)
+	if got := <-slow; got != "done" {
+		t.Fatalf("request in flight got %q, want done", got)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
