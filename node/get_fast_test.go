@@ -186,7 +186,7 @@ func TestFront_RequestIDLogAndPanic(t *testing.T) {
 		w.Write([]byte("ok"))
 	})
 	mux.Get("/panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-	srv := httptest.NewServer(n.front(mux))
+	srv := httptest.NewServer(n.front(mux, http.NotFoundHandler()))
 	defer srv.Close()
 
 	get := func(path, id string) *http.Response {
@@ -291,6 +291,13 @@ func TestRouter_ObjectRoutes(t *testing.T) {
 		{"POST", "/v1/objects", http.StatusMethodNotAllowed},
 		{"GET", "/v1/objectsx", http.StatusNotFound},
 		{"GET", "/v1/objects/missing", http.StatusNotFound},
+		// Escapes: decoded (no RawPath) and kept (RawPath, left to chi).
+		{"PUT", "/v1/objects/a%20b", http.StatusCreated},
+		{"GET", "/v1/objects/a%20b", http.StatusOK},
+		{"GET", "/v1/objects/a b", http.StatusOK},
+		{"PUT", "/v1/objects/c%2Fd", http.StatusCreated},
+		{"GET", "/v1/objects/c%2Fd", http.StatusOK},
+		{"HEAD", "/v1/objects/c%2Fd", http.StatusOK},
 	} {
 		req, _ := http.NewRequest(tc.method, n.URL()+tc.path, strings.NewReader("x"))
 		resp, err := http.DefaultClient.Do(req)
