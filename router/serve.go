@@ -30,9 +30,6 @@ type Frontend struct {
 	log  *slog.Logger
 	fall *handoffListener
 
-	ctx    context.Context // cancelled by Close: dials of requests in flight stop
-	cancel context.CancelFunc
-
 	mu       sync.Mutex
 	conns    map[*leanConn]struct{}
 	lns      []net.Listener
@@ -60,9 +57,7 @@ func NewFrontend(h http.Handler, logger *slog.Logger) *Frontend {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Frontend{h: h, hs: NewHTTPServer(h, logger), log: logger, conns: map[*leanConn]struct{}{}}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	return s
+	return &Frontend{h: h, hs: NewHTTPServer(h, logger), log: logger, conns: map[*leanConn]struct{}{}}
 }
 
 // Serve accepts connections on ln until Shutdown or Close, and returns
@@ -136,7 +131,6 @@ func (s *Frontend) Shutdown(ctx context.Context) error {
 // net/http, handlers still running are not waited for: their writes fail.
 func (s *Frontend) Close() error {
 	s.stop()
-	s.cancel()
 	err := s.hs.Close()
 	s.mu.Lock()
 	for c := range s.conns {
@@ -380,8 +374,10 @@ func (c *leanConn) handoff() bool {
 
 // handle answers r; false means the connection must close.
 func (c *leanConn) handle(r *http.Request) (keep bool) {
+	// The request keeps net/http's background context: with no reader
+	// watching the connection during the handler, a client that leaves
+	// shows as a failed write, as it would with net/http.
 	r.RemoteAddr = c.remote
-	r = r.WithContext(c.s.ctx)
 	w := &c.w
 	w.reset(r)
 	defer func() {
@@ -421,6 +417,7 @@ type leanWriter struct {
 	cl          int64 // declared Content-Length, -1 if none
 	written     int64
 	err         error
+	pooled      *[]byte // where buf came from
 	bufs        net.Buffers
 	arr         [3][]byte
 }
@@ -438,7 +435,8 @@ func (w *leanWriter) reset(r *http.Request) {
 	w.written = 0
 	w.err = nil
 	if w.buf == nil {
-		w.buf = (*writeBufPool.Get().(*[]byte))[:0]
+		w.pooled = writeBufPool.Get().(*[]byte)
+		w.buf = (*w.pooled)[:0]
 	}
 }
 
@@ -681,9 +679,10 @@ func (w *leanWriter) finish() bool {
 
 // release gives the buffer back: an idle connection holds none.
 func (w *leanWriter) release() {
-	if w.buf != nil && cap(w.buf) <= 4*leanWriteBuf {
-		b := w.buf[:0]
-		writeBufPool.Put(&b)
+	if w.pooled != nil {
+		// buf may have grown into a new array; the pool gets the old one.
+		writeBufPool.Put(w.pooled)
+		w.pooled = nil
 	}
 	w.buf = nil
 	w.req = nil

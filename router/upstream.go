@@ -29,9 +29,10 @@ type upstream struct {
 }
 
 type upConn struct {
-	nc net.Conn
-	br *bufio.Reader
-	bw *bufio.Writer
+	nc    net.Conn
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	lines map[string]*upLine // header lines seen on this connection
 }
 
 func newUpstream(host string, dialer *net.Dialer, maxIdle int) *upstream {
@@ -100,7 +101,16 @@ func (u *upstream) roundTrip(r *http.Request, path string, headerTimeout time.Du
 		}
 		resp, err := c.exchange(r, u.host, path, headerTimeout)
 		if err == nil {
-			resp.Body = &upBody{rc: resp.Body, c: c, u: u, keep: !resp.Close}
+			b, ok := resp.Body.(*upBody)
+			if !ok {
+				b = &upBody{rc: resp.Body}
+				resp.Body = b
+			}
+			b.c, b.u, b.keep = c, u, !resp.Close
+			if resp.Body == http.NoBody || r.Method == http.MethodHead || resp.StatusCode == 204 || resp.StatusCode == 304 {
+				// Nothing follows the header: the connection is free.
+				b.eof = true
+			}
 			return resp, nil
 		}
 		c.nc.Close()
@@ -141,7 +151,12 @@ func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time
 		return nil, fmt.Errorf("write request: %w", err)
 	}
 	c.nc.SetReadDeadline(time.Now().Add(headerTimeout))
-	resp, err := http.ReadResponse(c.br, r)
+	resp, err := c.readAnswer(r)
+	// Informational answers (103 Early Hints) come before the real one;
+	// the client gets only the real one, as http.Transport does.
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp, err = c.readAnswer(r)
+	}
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -153,6 +168,24 @@ func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time
 	// client's side or the server's.
 	c.nc.SetReadDeadline(time.Time{})
 	return resp, nil
+}
+
+// readAnswer reads one answer with the lean reader, or with
+// http.ReadResponse if the lean one leaves it.
+func (c *upConn) readAnswer(r *http.Request) (*http.Response, error) {
+	ur, err := c.readResponse(r)
+	switch {
+	case err == nil:
+		resp := &ur.Response
+		if resp.Body == http.NoBody {
+			ur.body.rc = http.NoBody
+			resp.Body = &ur.body
+		}
+		return resp, nil
+	case errors.Is(err, errFallback):
+		return http.ReadResponse(c.br, r)
+	}
+	return nil, err
 }
 
 var errHeaderTimeout = &timeoutError{"timeout awaiting response headers"}
@@ -167,7 +200,8 @@ func (e *timeoutError) Temporary() bool { return true }
 // its end, and closes it otherwise: a half-read HTTP/1.1 connection
 // cannot carry another request.
 type upBody struct {
-	rc   io.ReadCloser
+	rc   io.ReadCloser // the body http.ReadResponse made, or nil
+	lim  limitedBody   // else: the body's bytes are read from here
 	c    *upConn
 	u    *upstream
 	keep bool
@@ -176,7 +210,13 @@ type upBody struct {
 }
 
 func (b *upBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
+	var n int
+	var err error
+	if b.rc != nil {
+		n, err = b.rc.Read(p)
+	} else {
+		n, err = b.lim.read(p)
+	}
 	if err == io.EOF {
 		b.eof = true
 	}
@@ -189,13 +229,17 @@ func (b *upBody) Close() error {
 	}
 	b.done = true
 	if b.eof && b.keep {
-		b.rc.Close() // at EOF: reads nothing more
+		if b.rc != nil {
+			b.rc.Close() // at EOF: reads nothing more
+		}
 		b.u.put(b.c)
 		return nil
 	}
 	// Closing the connection first makes the body's Close, which would
 	// otherwise read the rest, return at once.
 	b.c.nc.Close()
-	b.rc.Close()
+	if b.rc != nil {
+		b.rc.Close()
+	}
 	return nil
 }

@@ -1,0 +1,221 @@
+package router
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// upInternMax bounds a connection's cache of header lines.
+const upInternMax = 128
+
+// upLine is a header line seen before on the connection: its canonical
+// key and a value slice shared, read-only, by every answer that carries
+// the same line (nothing in the proxy changes a value slice in place).
+type upLine struct {
+	key  string
+	vals []string
+}
+
+// upResp is an answer and its body in one allocation.
+type upResp struct {
+	http.Response
+	body upBody
+}
+
+var errFallback = errors.New("answer needs the full parser")
+
+// readResponse reads an answer to r from br. The commonest answer (HTTP/1.1,
+// a Content-Length or no body, no Transfer-Encoding, a header block that
+// fits the buffer) is parsed here, with the header lines this connection
+// has seen before taking no allocation; any other is left unread for
+// http.ReadResponse, which the caller then uses. The body, if any, is
+// left in br: resp.Body reads it.
+func (c *upConn) readResponse(r *http.Request) (*upResp, error) {
+	br := c.br
+	var head []byte
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		if n := headEnd(buf); n >= 0 {
+			head = buf[:n]
+			if !bytes.HasSuffix(head, crlf2) {
+				return nil, errFallback // a bare LF: textproto's reading
+			}
+			break
+		}
+		if len(buf) == br.Size() {
+			return nil, errFallback
+		}
+		if _, err := br.Peek(len(buf) + 1); err != nil {
+			if len(buf) > 0 && err == io.EOF {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	ur, ok := c.parseHead(head, r)
+	if !ok {
+		return nil, errFallback
+	}
+	br.Discard(len(head))
+	return ur, nil
+}
+
+var crlf2 = []byte("\r\n\r\n")
+
+func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
+	i := bytes.Index(head, crlf)
+	line := head[:i]
+	rest := head[i+2 : len(head)-2] // header lines, each ending in CRLF
+	// "HTTP/1.1 200 OK"
+	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') {
+		return nil, false
+	}
+	code := 0
+	for _, d := range line[9:12] {
+		if d < '0' || d > '9' {
+			return nil, false
+		}
+		code = code*10 + int(d-'0')
+	}
+	if code < 200 {
+		return nil, false // 1xx come before the answer proper
+	}
+	ur := &upResp{}
+	resp := &ur.Response
+	st := c.intern(line[9:])
+	if st == nil || st.vals != nil {
+		return nil, false
+	}
+	resp.Status = st.key
+	resp.StatusCode = code
+	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/1.1", 1, 1
+	resp.Request = r
+	resp.ContentLength = -1
+	h := make(http.Header, 12)
+	resp.Header = h
+	for len(rest) > 0 {
+		j := bytes.Index(rest, crlf)
+		l := rest[:j]
+		rest = rest[j+2:]
+		if len(l) == 0 || l[0] == ' ' || l[0] == '\t' {
+			return nil, false // obsolete line folding
+		}
+		e := c.intern(l)
+		if e == nil || e.vals == nil {
+			return nil, false
+		}
+		if prior, ok := h[e.key]; ok {
+			h[e.key] = append(prior[:len(prior):len(prior)], e.vals[0])
+		} else {
+			h[e.key] = e.vals
+		}
+	}
+	if _, ok := h["Transfer-Encoding"]; ok {
+		return nil, false
+	}
+	if v, ok := h["Connection"]; ok {
+		resp.Close = hasToken(v, "close")
+	}
+	if v, ok := h["Content-Length"]; ok {
+		if len(v) != 1 {
+			return nil, false
+		}
+		n, ok := parseContentLength(v[0])
+		if !ok {
+			return nil, false
+		}
+		resp.ContentLength = n
+	}
+	noBody := r.Method == http.MethodHead || code == 204 || code == 304
+	switch {
+	case noBody:
+		if code == 204 || code == 304 {
+			resp.ContentLength = 0
+		}
+		resp.Body = http.NoBody
+	case resp.ContentLength < 0:
+		return nil, false // read until close: left to net/http
+	default:
+		ur.body.lim = limitedBody{br: c.br, left: resp.ContentLength}
+		resp.Body = &ur.body
+	}
+	return ur, true
+}
+
+var crlf = []byte("\r\n")
+
+// intern returns the cached form of a header line ("Key: value") or a
+// status text, nil for a malformed header line.
+func (c *upConn) intern(l []byte) *upLine {
+	if e, ok := c.lines[string(l)]; ok {
+		return e
+	}
+	var e *upLine
+	colon := bytes.IndexByte(l, ':')
+	switch {
+	case c.lines == nil:
+		c.lines = make(map[string]*upLine)
+	case len(c.lines) >= upInternMax:
+		clear(c.lines) // the Date header alone changes every second
+	}
+	if bytes.IndexByte(l, '\r') >= 0 || bytes.IndexByte(l, '\n') >= 0 {
+		return nil // textproto reads a bare LF as a line's end: its call
+	}
+	if colon < 0 {
+		e = &upLine{key: string(l)}
+	} else {
+		k := l[:colon]
+		if !tokenBytes(k) {
+			return nil
+		}
+		v := strings.Trim(string(l[colon+1:]), " \t")
+		e = &upLine{key: http.CanonicalHeaderKey(string(k)), vals: []string{v}}
+	}
+	c.lines[string(l)] = e
+	return e
+}
+
+// tokenBytes reports whether k is an RFC 9110 token, as a header name
+// must be.
+func tokenBytes(k []byte) bool {
+	if len(k) == 0 {
+		return false
+	}
+	for _, c := range k {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// limitedBody reads a body of known length from a connection's reader.
+type limitedBody struct {
+	br   *bufio.Reader
+	left int64
+}
+
+func (b *limitedBody) read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.br.Read(p)
+	b.left -= int64(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if b.left == 0 && err == nil {
+		err = io.EOF
+	}
+	return n, err
+}
