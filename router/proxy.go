@@ -247,10 +247,15 @@ func (rt *Router) roundTrip(r *http.Request, s *Server) (*http.Response, error) 
 // that a truncated body is never mistaken for a whole one.
 func (rt *Router) serve(w http.ResponseWriter, r *http.Request, d *decision, s *Server, resp *http.Response, ps *policyState) {
 	defer resp.Body.Close()
-	h := w.Header()
 	stripHop(resp.Header)
-	for k, vv := range resp.Header {
-		h[k] = vv
+	var h http.Header
+	if lw, ok := w.(*leanWriter); ok && lw.adoptHeader(resp.Header) {
+		h = resp.Header // nothing reads resp.Header after this
+	} else {
+		h = w.Header()
+		for k, vv := range resp.Header {
+			h[k] = vv
+		}
 	}
 	h["X-Cdn-Server"] = s.idHeader
 	h["X-Cdn-Policy"] = ps.header
@@ -264,9 +269,17 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request, d *decision, s *
 		return
 	}
 	s.st.inflight.Add(1)
-	copyStart := time.Now()
+	// Only a body that may reach MinThroughputSize is timed.
+	timed := resp.ContentLength < 0 || resp.ContentLength >= rt.cfg.MinThroughputSize
+	var copyStart time.Time
+	if timed {
+		copyStart = time.Now()
+	}
 	n, err := copyBody(w, resp.Body, resp.ContentLength < 0)
-	elapsed := time.Since(copyStart)
+	var elapsed time.Duration
+	if timed {
+		elapsed = time.Since(copyStart)
+	}
 	s.st.inflight.Add(-1)
 	if err != nil {
 		if errors.Is(err, errBodyCopy) && r.Context().Err() == nil {
@@ -277,7 +290,7 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request, d *decision, s *
 		rt.finish(d, s, resp.StatusCode)
 		panic(http.ErrAbortHandler)
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 && n >= rt.cfg.MinThroughputSize {
+	if timed && resp.StatusCode >= 200 && resp.StatusCode < 300 && n >= rt.cfg.MinThroughputSize {
 		s.st.observeTransfer(rt.now(), n, elapsed, rt.cfg.Alpha, rt.cfg.ThroughputTTL)
 	}
 	rt.finish(d, s, resp.StatusCode)

@@ -260,13 +260,10 @@ func (c *leanConn) serve() {
 // reader's buffer hold what was read), nil and false when it is to be
 // closed.
 func (c *leanConn) readRequest() (*http.Request, bool) {
-	now := time.Now()
-	if c.br.Buffered() > 0 {
-		c.nc.SetReadDeadline(now.Add(c.s.hs.ReadHeaderTimeout))
-	} else {
+	if c.br.Buffered() == 0 {
 		// The deadline is set before the connection counts as idle, so a
 		// Shutdown's deadline in the past is never overwritten.
-		c.nc.SetReadDeadline(now.Add(c.s.hs.IdleTimeout))
+		c.nc.SetReadDeadline(time.Now().Add(c.s.hs.IdleTimeout))
 		c.idle.Store(true)
 		if c.s.shutting.Load() {
 			return nil, false
@@ -275,9 +272,10 @@ func (c *leanConn) readRequest() (*http.Request, bool) {
 			return nil, false
 		}
 		c.idle.Store(false)
-		c.nc.SetReadDeadline(time.Now().Add(c.s.hs.ReadHeaderTimeout))
 	}
-	n := 0
+	// A request head nearly always comes whole in one read; only one
+	// that does not needs the header deadline.
+	n, waited := 0, false
 	for {
 		buf, _ := c.br.Peek(c.br.Buffered())
 		if i := headEnd(buf); i >= 0 {
@@ -287,6 +285,10 @@ func (c *leanConn) readRequest() (*http.Request, bool) {
 		if len(buf) >= leanHeadMax {
 			c.head = c.head[:0]
 			return nil, true
+		}
+		if !waited {
+			c.nc.SetReadDeadline(time.Now().Add(c.s.hs.ReadHeaderTimeout))
+			waited = true
 		}
 		if _, err := c.br.Peek(len(buf) + 1); err != nil {
 			return nil, false // timed out, or the client closed
@@ -396,6 +398,16 @@ func (c *leanConn) handle(r *http.Request) (keep bool) {
 	}()
 	c.s.h.ServeHTTP(w, r)
 	return w.finish()
+}
+
+// adoptHeader makes h the answer's header map, in place of copying it
+// entry by entry; false if the handler already set headers of its own.
+func (w *leanWriter) adoptHeader(h http.Header) bool {
+	if len(w.h) > 0 || w.wroteHeader {
+		return false
+	}
+	w.h = h
+	return true
 }
 
 // leanWriter is the lean loop's http.ResponseWriter. It keeps net/http's

@@ -165,8 +165,11 @@ func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time
 		return nil, fmt.Errorf("read response: %w", err)
 	}
 	// Bodies may rightly take long; a stalled one is noticed by the
-	// client's side or the server's.
-	c.nc.SetReadDeadline(time.Time{})
+	// client's side or the server's. A body already in the buffer needs
+	// no more reads, and the next request sets its own deadline.
+	if resp.ContentLength < 0 || int64(c.br.Buffered()) < resp.ContentLength {
+		c.nc.SetReadDeadline(time.Time{})
+	}
 	return resp, nil
 }
 
