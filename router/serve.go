@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -223,7 +224,12 @@ type leanConn struct {
 	remote string
 	idle   atomic.Bool
 	head   []byte // copy of the request head, for a hand-off
-	w      leanWriter
+	lines  lineCache
+	// The last request target and its parse: a client asks for the same
+	// URL over and over.
+	lastTarget string
+	lastURL    *url.URL
+	w          leanWriter
 }
 
 func (c *leanConn) serve() {
@@ -295,11 +301,16 @@ func (c *leanConn) readRequest() (*http.Request, bool) {
 		}
 	}
 	buf, _ := c.br.Peek(n)
+	if r, ok := c.parseRequest(buf); ok {
+		c.br.Discard(n)
+		return r, true
+	}
 	c.head = append(c.head[:0], buf...)
 	r, err := http.ReadRequest(c.br)
 	if err != nil || !leanEligible(r) {
 		return nil, true
 	}
+	delete(r.Header, "Host") // as net/http's server does
 	return r, true
 }
 
@@ -338,10 +349,20 @@ func leanEligible(r *http.Request) bool {
 	if _, ok := r.Header["Upgrade"]; ok {
 		return false
 	}
-	if len(r.Header["Host"]) > 1 || !validHost(r.Host) || strings.HasPrefix(r.URL.Path, "/_proxy/") {
+	// net/http's server answers 400 to these itself.
+	if hosts := r.Header["Host"]; len(hosts) != 1 || !validHost(hosts[0]) {
 		return false
 	}
-	return true
+	for _, vv := range r.Header {
+		for _, v := range vv {
+			for i := 0; i < len(v); i++ {
+				if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
+					return false
+				}
+			}
+		}
+	}
+	return !strings.HasPrefix(r.URL.Path, "/_proxy/")
 }
 
 // validHost accepts the bytes net/http allows in a Host header; anything

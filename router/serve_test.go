@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,17 @@ func frontHandler(w http.ResponseWriter, r *http.Request) {
 	case "/echo":
 		b, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "%s %s %s body=%q xff=%q", r.Method, r.URL.Path, r.Proto, b, fmt.Sprint(r.RemoteAddr != ""))
+	case "/host":
+		fmt.Fprintf(w, "host=%q header=%q uri=%q url=%q", r.Host, r.Header.Get("Host"), r.RequestURI, r.URL)
+	case "/headers":
+		keys := make([]string, 0, len(r.Header))
+		for k := range r.Header {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s=%q\n", k, r.Header[k])
+		}
 	case "/many":
 		for i := 0; i < 100; i++ {
 			w.Write(big[:1500])
@@ -79,14 +91,14 @@ func TestFrontend_SameAsNetHTTP(t *testing.T) {
 	std := httptest.NewServer(h)
 	defer std.Close()
 	paths := []string{"/small", "/typed", "/big", "/big-cl", "/flush", "/empty", "/nocontent",
-		"/notmodified", "/teapot", "/odd", "/echo", "/many", "/missing"}
+		"/notmodified", "/teapot", "/odd", "/echo", "/many", "/missing", "/host", "/headers", "/headers?a=b"}
 	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	defer c.CloseIdleConnections()
 	for _, method := range []string{"GET", "HEAD", "POST"} {
 		for _, p := range paths {
 			t.Run(method+p, func(t *testing.T) {
-				want := doReq(t, c, method, std.URL+p)
-				got := doReq(t, c, method, "http://"+addr+p)
+				want := strings.ReplaceAll(doReq(t, c, method, std.URL+p), std.Listener.Addr().String(), "ADDR")
+				got := strings.ReplaceAll(doReq(t, c, method, "http://"+addr+p), addr, "ADDR")
 				if got != want {
 					t.Fatalf("frontend answered\n%s\nnet/http answered\n%s", got, want)
 				}
@@ -104,6 +116,9 @@ func doReq(t *testing.T, c *http.Client, method, url string) string {
 		body = strings.NewReader("payload")
 	}
 	req, _ := http.NewRequest(method, url, body)
+	req.Header["X-Multi"] = []string{"a", "b"}
+	req.Header.Set("Accept", "*/*")
+	req.Header.Set("Connection", "keep-alive")
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
@@ -142,6 +157,19 @@ func TestFrontend_Raw(t *testing.T) {
 		{"Malformed", "GET\r\n\r\n", []string{"400 400 Bad Request"}},
 		{"BigHead", "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 3*leanHeadMax) + "\r\n\r\nGET /typed HTTP/1.1\r\nHost: x\r\n\r\n",
 			[]string{`200 GET /echo HTTP/1.1 body="" xff="true"`, "200 hi"}},
+		{"SameURLTwice", "GET /host?x=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /host?x=1 HTTP/1.1\r\nHost: y\r\n\r\n",
+			[]string{`200 host="x" header="" uri="/host?x=1" url="/host?x=1"`, `200 host="y" header="" uri="/host?x=1" url="/host?x=1"`}},
+		{"Absolute", "GET http://a.example/host HTTP/1.1\r\nHost: b\r\n\r\n",
+			[]string{`200 host="a.example" header="" uri="http://a.example/host" url="http://a.example/host"`}},
+		{"AbsoluteNoHost", "GET http://a.example/host HTTP/1.1\r\n\r\n", []string{"400 400 Bad Request: missing required Host header"}},
+		{"TwoHosts", "GET /host HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", []string{"400 400 Bad Request"}},
+		{"ControlByte", "GET /host HTTP/1.1\r\nHost: a\r\nX-A: a\x01b\r\n\r\n", []string{"400 400 Bad Request"}},
+		{"Pragma", "GET /headers HTTP/1.1\r\nHost: a\r\nPragma: no-cache\r\n\r\n",
+			[]string{`200 Cache-Control=["no-cache"]` + "\n" + `Pragma=["no-cache"]`}},
+		{"Folded", "GET /headers HTTP/1.1\r\nHost: a\r\nX-A: a\r\n b\r\n\r\n", []string{`200 X-A=["a b"]`}},
+		{"Close", "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /small HTTP/1.1\r\nHost: x\r\n\r\n",
+			[]string{"200 <html>hello</html>"}},
+		{"Admin", "GET /_proxy/x HTTP/1.1\r\nHost: x\r\n\r\n", []string{"404 404 page not found"}},
 		{"Chunked", "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", []string{"200 " + strings.Repeat("0123456789abcdef", 8<<10)}},
 		{"Expect", "GET /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi",
 			[]string{`200 GET /echo HTTP/1.1 body="hi" xff="true"`}},

@@ -86,7 +86,7 @@ func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
 	}
 	ur := &upResp{}
 	resp := &ur.Response
-	st := c.intern(line[9:])
+	st := c.lines.intern(line[9:])
 	if st == nil || st.vals != nil {
 		return nil, false
 	}
@@ -104,7 +104,7 @@ func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
 		if len(l) == 0 || l[0] == ' ' || l[0] == '\t' {
 			return nil, false // obsolete line folding
 		}
-		e := c.intern(l)
+		e := c.lines.intern(l)
 		if e == nil || e.vals == nil {
 			return nil, false
 		}
@@ -148,23 +148,32 @@ func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
 
 var crlf = []byte("\r\n")
 
+// lineCache maps header lines seen on one connection to their parsed
+// form. It is the connection's own: no lock.
+type lineCache map[string]*upLine
+
 // intern returns the cached form of a header line ("Key: value") or a
-// status text, nil for a malformed header line.
-func (c *upConn) intern(l []byte) *upLine {
-	if e, ok := c.lines[string(l)]; ok {
+// status text, nil for a malformed header line (which the full parser
+// then judges).
+func (lc *lineCache) intern(l []byte) *upLine {
+	if e, ok := (*lc)[string(l)]; ok {
 		return e
+	}
+	switch {
+	case *lc == nil:
+		*lc = make(lineCache)
+	case len(*lc) >= upInternMax:
+		clear(*lc) // the Date header alone changes every second
+	}
+	for _, b := range l {
+		// CR and LF: textproto reads a bare LF as a line's end; other
+		// control bytes: net/http's server refuses them in a value.
+		if (b < ' ' && b != '\t') || b == 0x7f {
+			return nil
+		}
 	}
 	var e *upLine
 	colon := bytes.IndexByte(l, ':')
-	switch {
-	case c.lines == nil:
-		c.lines = make(map[string]*upLine)
-	case len(c.lines) >= upInternMax:
-		clear(c.lines) // the Date header alone changes every second
-	}
-	if bytes.IndexByte(l, '\r') >= 0 || bytes.IndexByte(l, '\n') >= 0 {
-		return nil // textproto reads a bare LF as a line's end: its call
-	}
 	if colon < 0 {
 		e = &upLine{key: string(l)}
 	} else {
@@ -175,7 +184,7 @@ func (c *upConn) intern(l []byte) *upLine {
 		v := strings.Trim(string(l[colon+1:]), " \t")
 		e = &upLine{key: http.CanonicalHeaderKey(string(k)), vals: []string{v}}
 	}
-	c.lines[string(l)] = e
+	(*lc)[string(l)] = e
 	return e
 }
 

@@ -32,7 +32,7 @@ type upConn struct {
 	nc    net.Conn
 	br    *bufio.Reader
 	bw    *bufio.Writer
-	lines map[string]*upLine // header lines seen on this connection
+	lines lineCache // header lines seen on this connection
 }
 
 func newUpstream(host string, dialer *net.Dialer, maxIdle int) *upstream {
