@@ -299,6 +299,9 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request, d *decision, s *
 // copyBody streams src to w; errBodyCopy marks a failed read (the server's
 // fault), other errors a failed write (the client's).
 func copyBody(w http.ResponseWriter, src io.Reader, flush bool) (int64, error) {
+	if b, ok := src.(*upBody); ok && b.rc == nil {
+		return b.writeTo(w)
+	}
 	bp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bp)
 	buf := *bp

@@ -48,6 +48,9 @@ const leanHeadMax = 8 << 10
 // body is chunked. It is net/http's figure, so both answer alike.
 const leanStage = 2048
 
+// leanDirect is the size from which a body write skips the buffer.
+const leanDirect = 2 << 10
+
 // leanWriteBuf is the response buffer: a header and a body up to about
 // this size leave in one write.
 const leanWriteBuf = 16 << 10
@@ -567,9 +570,9 @@ func (w *leanWriter) body(p []byte) {
 }
 
 // send queues p after buf: small writes gather in buf, a large one goes
-// out at once together with what buf holds, in one writev.
+// out at once together with what buf holds, in one writev, with no copy.
 func (w *leanWriter) send(p []byte) {
-	if len(w.buf)+len(p) <= cap(w.buf) {
+	if len(p) < leanDirect && len(w.buf)+len(p) <= cap(w.buf) {
 		w.buf = append(w.buf, p...)
 		return
 	}

@@ -228,3 +228,28 @@ func (b *limitedBody) read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// writeTo passes the body on straight from the connection's read buffer,
+// with no copy in between; errBodyCopy marks a failed read. Its length is
+// known, so there is nothing to flush early.
+func (b *upBody) writeTo(w io.Writer) (int64, error) {
+	br := b.lim.br
+	var n int64
+	for b.lim.left > 0 {
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err != nil {
+				return n, errBodyCopy
+			}
+		}
+		p, _ := br.Peek(int(min(int64(br.Buffered()), b.lim.left)))
+		nw, err := w.Write(p)
+		br.Discard(nw)
+		n += int64(nw)
+		b.lim.left -= int64(nw)
+		if err != nil {
+			return n, err
+		}
+	}
+	b.eof = true
+	return n, nil
+}
