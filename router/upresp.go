@@ -95,7 +95,7 @@ func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
 	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/1.1", 1, 1
 	resp.Request = r
 	resp.ContentLength = -1
-	h := make(http.Header, 12)
+	h := headerPool.Get().(http.Header)
 	resp.Header = h
 	for len(rest) > 0 {
 		j := bytes.Index(rest, crlf)

@@ -29,10 +29,11 @@ type upstream struct {
 }
 
 type upConn struct {
-	nc    net.Conn
-	br    *bufio.Reader
-	bw    *bufio.Writer
-	lines lineCache // header lines seen on this connection
+	nc       net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	lines    lineCache // header lines seen on this connection
+	deadline readDeadline
 }
 
 func newUpstream(host string, dialer *net.Dialer, maxIdle int) *upstream {
@@ -150,7 +151,7 @@ func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time
 	if err := bw.Flush(); err != nil {
 		return nil, fmt.Errorf("write request: %w", err)
 	}
-	c.nc.SetReadDeadline(time.Now().Add(headerTimeout))
+	c.deadline.set(c.nc, headerTimeout)
 	resp, err := c.readAnswer(r)
 	// Informational answers (103 Early Hints) come before the real one;
 	// the client gets only the real one, as http.Transport does.
@@ -168,6 +169,7 @@ func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time
 	// client's side or the server's. A body already in the buffer needs
 	// no more reads, and the next request sets its own deadline.
 	if resp.ContentLength < 0 || int64(c.br.Buffered()) < resp.ContentLength {
+		c.deadline.clear()
 		c.nc.SetReadDeadline(time.Time{})
 	}
 	return resp, nil
