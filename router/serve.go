@@ -761,7 +761,9 @@ func validHeaderKey(k string) bool {
 // appendHeaderValue writes v with CR and LF turned into spaces and the
 // ends trimmed, as net/http does.
 func appendHeaderValue(b []byte, v string) []byte {
-	v = strings.Trim(v, " \t")
+	if len(v) > 0 && (v[0] <= ' ' || v[len(v)-1] <= ' ') {
+		v = strings.Trim(v, " \t")
+	}
 	if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
 		return append(b, v...)
 	}
