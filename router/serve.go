@@ -228,6 +228,7 @@ type leanConn struct {
 	idle     atomic.Bool
 	head     []byte // copy of the request head, for a hand-off
 	deadline readDeadline
+	served   bool // a request was answered: the connection is kept alive
 	lines    lineCache
 	// The last request target and its parse: a client asks for the same
 	// URL over and over.
@@ -259,6 +260,7 @@ func (c *leanConn) serve() {
 			}
 			return
 		}
+		c.served = true
 		if !c.handle(r) || c.s.shutting.Load() {
 			return
 		}
@@ -272,8 +274,14 @@ func (c *leanConn) serve() {
 func (c *leanConn) readRequest() (*http.Request, bool) {
 	if c.br.Buffered() == 0 {
 		// The deadline is set before the connection counts as idle, so a
-		// Shutdown's deadline in the past is never overwritten.
-		c.deadline.set(c.nc, c.s.hs.IdleTimeout)
+		// Shutdown's deadline in the past is never overwritten. As with
+		// net/http, a new connection gets the header timeout for its
+		// first request, a kept-alive one the idle timeout.
+		if c.served {
+			c.deadline.set(c.nc, c.s.hs.IdleTimeout)
+		} else {
+			c.nc.SetReadDeadline(time.Now().Add(c.s.hs.ReadHeaderTimeout))
+		}
 		c.idle.Store(true)
 		if c.s.shutting.Load() {
 			return nil, false

@@ -287,3 +287,27 @@ func TestFrontend_Shutdown(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 }
+
+// TestFrontend_HeaderTimeout checks that a connection that sends no
+// request, or half of one, is closed after ReadHeaderTimeout, not left
+// waiting for the idle timeout.
+func TestFrontend_HeaderTimeout(t *testing.T) {
+	ln := listenLocal(t)
+	fe := NewFrontend(http.HandlerFunc(frontHandler), nil)
+	fe.hs.ReadHeaderTimeout = 50 * time.Millisecond
+	fe.hs.IdleTimeout = time.Hour
+	go fe.Serve(ln)
+	t.Cleanup(func() { fe.Close() })
+	for _, sent := range []string{"", "GET /small HTTP/1.1\r\nHost: x\r\n"} {
+		nc, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(nc, sent)
+		nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := nc.Read(make([]byte, 1)); err != io.EOF {
+			t.Errorf("after sending %q: read %v, want EOF (closed by the server)", sent, err)
+		}
+		nc.Close()
+	}
+}
