@@ -69,5 +69,10 @@
 // atomics, rankings and copy buffers are pooled, and the decision log is
 // a lock-free ring whose reasons are written only when /_proxy/status
 // asks. GETs and HEADs without a body to http:// servers skip
-// http.Transport's writer and reader goroutines (upstream.go).
+// http.Transport's writer and reader goroutines (upstream.go), and their
+// answers are parsed by a lean reader that caches each connection's
+// header lines (upresp.go). Clients are served by a Frontend
+// (serve.go): keep-alive GET and HEAD requests are read (reqparse.go)
+// and answered on the connection's goroutine, header and body in one
+// writev; every other connection goes to net/http's server.
 package router
