@@ -19,6 +19,11 @@ const (
 	DefaultMaxMessageBytes = 16 << 20
 	// DefaultUploadExpiry is how long an idle resumable upload is kept.
 	DefaultUploadExpiry = 24 * time.Hour
+	// DefaultBodyIdleTimeout is how long an upload may wait for its
+	// client's next bytes. The server has no overall read timeout, since a
+	// large file on a slow link takes as long as it takes; this frees a
+	// connection whose client went silent.
+	DefaultBodyIdleTimeout = time.Minute
 )
 
 // Config is everything a node needs to start. DefaultConfig fills it.
@@ -43,6 +48,9 @@ type Config struct {
 	MaxMessageBytes   int64
 	UploadExpiry      time.Duration
 	ChunkSize         int // zero means storage.DefaultChunkSize
+	// BodyIdleTimeout fails an upload whose client sends nothing for
+	// this long (408); zero means DefaultBodyIdleTimeout.
+	BodyIdleTimeout time.Duration
 
 	Images ImageConfig
 }

@@ -22,8 +22,8 @@ func (n *Node) handleUpload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req wire.UploadRequest
-	if err := enc.ReadMessage(r.Body, n.cfg.MaxMessageBytes, &req); err != nil {
-		return bodyError(err)
+	if err := enc.ReadMessage(n.idleBody(w, r), n.cfg.MaxMessageBytes, &req); err != nil {
+		return bodyError(idleError(err))
 	}
 	if req.Final && !isHexSHA256(req.Sha256) {
 		return errStatus(http.StatusBadRequest, "the final message needs sha256: the whole file's SHA-256 as 64 hex digits", nil)

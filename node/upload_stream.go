@@ -33,7 +33,7 @@ func (n *Node) handleUploadStream(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	defer sw.Close()
-	msgs := wire.NewUploadReader(enc, bufio.NewReaderSize(r.Body, 64<<10), n.cfg.MaxMessageBytes)
+	msgs := wire.NewUploadReader(enc, bufio.NewReaderSize(n.idleBody(w, r), 64<<10), n.cfg.MaxMessageBytes)
 	var req wire.UploadRequest
 	for {
 		err := msgs.Next(&req)
@@ -83,5 +83,5 @@ func streamError(err error) error {
 	if errors.Is(err, wire.ErrTruncated) {
 		return errStatus(http.StatusBadRequest, "stream ends inside a message; the session keeps what was committed, GET /v1/upload/{id} tells where to resume", nil)
 	}
-	return bodyError(err)
+	return bodyError(idleError(err))
 }

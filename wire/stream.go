@@ -45,14 +45,9 @@ func (e Encoding) AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
 }
 
 func readFramed(r *bufio.Reader, limit int64, b []byte) ([]byte, error) {
-	size, err := binary.ReadUvarint(r)
-	switch {
-	case err == io.EOF:
-		return b, io.EOF
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return b, ErrTruncated
-	case err != nil:
-		return b, fmt.Errorf("%w: stream: message length: %v", ErrMalformed, err)
+	size, err := readUvarint(r)
+	if err != nil {
+		return b, err
 	}
 	if size > uint64(limit) {
 		return b, fmt.Errorf("%w: message of %d bytes, at most %d", ErrTooLarge, size, limit)
@@ -69,6 +64,32 @@ func readFramed(r *bufio.Reader, limit int64, b []byte) ([]byte, error) {
 		return b, fmt.Errorf("read message: %w", err)
 	}
 	return b, nil
+}
+
+// readUvarint reads a message's length prefix. io.EOF means the stream
+// ended cleanly before it; a read error is passed on as it is, so that a
+// caller can tell a timeout from bad input.
+func readUvarint(r *bufio.Reader) (uint64, error) {
+	var x uint64
+	for i := 0; i < binary.MaxVarintLen64; i++ {
+		c, err := r.ReadByte()
+		switch {
+		case err == io.EOF && i == 0:
+			return 0, io.EOF
+		case err == io.EOF:
+			return 0, ErrTruncated
+		case err != nil:
+			return 0, fmt.Errorf("read message: %w", err)
+		}
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			break
+		}
+		x |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return x, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: stream: message length overflows 64 bits", ErrMalformed)
 }
 
 // readLine reads up to the next newline, skipping blank lines. A last line

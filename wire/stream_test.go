@@ -61,6 +61,7 @@ func TestUploadReader_Errors(t *testing.T) {
 		{"ProtobufTruncatedLength", Protobuf, []byte{0x80}, ErrTruncated},
 		{"ProtobufTruncatedMessage", Protobuf, []byte{10, 1, 2}, ErrTruncated},
 		{"ProtobufTooLarge", Protobuf, streamOfBytes(Protobuf, big), ErrTooLarge},
+		{"ProtobufLengthOverflow", Protobuf, bytes.Repeat([]byte{0xff}, 11), ErrMalformed},
 		{"ProtobufGarbage", Protobuf, []byte{3, 0xff, 0xff, 0xff}, ErrMalformed},
 		{"ProtobufBadUTF8", Protobuf, []byte{3, 0x12, 1, 0xff}, ErrMalformed},
 		{"JSONTruncated", JSON, []byte(`{"offset":"0","content":"aGVs`), ErrMalformed},
