@@ -10,8 +10,11 @@
 #
 # Everything runs on loopback ports in a temporary directory removed on
 # exit; rounds are interleaved so no side always runs on a hotter machine.
+#   base    through cmd/proxy built at git revision BASE_REV, if set (an
+#           A/B comparison of two proxies in the same run)
+#
 # Knobs (environment): DURATION=5s THREADS=1 CONNS=32 ROUNDS=3
-# NGINX_WORKERS=1 BENCH_TMP=DIR.
+# NGINX_WORKERS=1 BENCH_TMP=DIR BASE_REV=REV.
 set -euo pipefail
 
 DURATION=${DURATION:-5s}
@@ -84,6 +87,12 @@ to_ms() {
 log "building server and proxy"
 mkdir -p "$tmp/bin"
 go build -o "$tmp/bin/" ./cmd/server ./cmd/proxy
+if [ -n "${BASE_REV:-}" ]; then
+  log "building the proxy at $BASE_REV"
+  mkdir -p "$tmp/base-src"
+  git archive "$BASE_REV" | tar -x -C "$tmp/base-src"
+  (cd "$tmp/base-src" && go build -o "$tmp/bin/proxy-base" ./cmd/proxy)
+fi
 
 sport=$(free_port)
 surl="http://127.0.0.1:$sport"
@@ -131,6 +140,15 @@ purl="http://127.0.0.1:$pport"
 pids+=($!)
 proxy_pid=$!
 
+bport= burl= base_pid=
+if [ -n "${BASE_REV:-}" ]; then
+  bport=$(free_port)
+  burl="http://127.0.0.1:$bport"
+  "$tmp/bin/proxy-base" --listen "127.0.0.1:$bport" --server "$surl" --policy network --log-level warn 2>"$tmp/proxy-base.log" &
+  pids+=($!)
+  base_pid=$!
+fi
+
 sizes=(10240 1048576)
 names=(10KiB 1MiB)
 for i in "${!sizes[@]}"; do
@@ -139,14 +157,15 @@ for i in "${!sizes[@]}"; do
 done
 wait_http "$nurl/v1/objects/bench/10KiB.bin"
 wait_http "$purl/v1/objects/bench/10KiB.bin"
+[ -z "$burl" ] || wait_http "$burl/v1/objects/bench/10KiB.bin"
 for n in "${names[@]}"; do
-  for u in "$surl" "$nurl" "$purl"; do
+  for u in "$surl" "$nurl" "$purl" $burl; do
     curl -fsS -o "$tmp/check" "$u/v1/objects/bench/$n.bin"
     cmp -s "$tmp/check" "$tmp/$n.bin" || { echo "$u served wrong bytes for $n" >&2; exit 1; }
   done
 done
 
-url_of() { case $1 in direct) echo "$surl" ;; nginx) echo "$nurl" ;; proxy) echo "$purl" ;; esac; }
+url_of() { case $1 in direct) echo "$surl" ;; nginx) echo "$nurl" ;; proxy) echo "$purl" ;; base) echo "$burl" ;; esac; }
 
 # pids_of WHO: the processes whose CPU time a run of WHO is charged: the
 # server for direct, nginx's master and workers, the proxy.
@@ -155,6 +174,7 @@ pids_of() {
     direct) echo "$server_pid" ;;
     nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
     proxy) echo "$proxy_pid" ;;
+    base) echo "$base_pid" ;;
   esac
 }
 
@@ -170,6 +190,7 @@ cpu_ticks() {
 }
 hz=$(getconf CLK_TCK)
 whos=(direct nginx proxy)
+[ -z "$burl" ] || whos+=(base)
 
 # run WHO NAME CONNS -> "rps p50 p99 cpu_us_per_request"
 run() {
@@ -195,7 +216,10 @@ for n in "${names[@]}"; do for w in "${whos[@]}"; do wrk -t1 -c"$CONNS" -d1s "$(
 for r in $(seq "$ROUNDS"); do
   for n in "${names[@]}"; do
     order=("${whos[@]}")
-    [ $((r % 2)) -eq 0 ] && order=(proxy nginx direct)
+    if [ $((r % 2)) -eq 0 ]; then
+      order=()
+      for ((k = ${#whos[@]} - 1; k >= 0; k--)); do order+=("${whos[$k]}"); done
+    fi
     for w in "${order[@]}"; do
       read -r rps _ _ cpu <<<"$(run "$w" "$n" "$CONNS")"
       echo "$rps" >>"$tmp/rps.$w.$n"
@@ -210,10 +234,10 @@ done
 cores=$(nproc)
 echo "## Proxy benchmark"
 echo
-echo "- $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $cores cores, $(go version | awk '{print $3}'), $("$NGINX" -v 2>&1 | sed 's/.*: //')"
+echo "- $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)${BASE_REV:+ (base: $BASE_REV)}, $cores cores, $(go version | awk '{print $3}'), $("$NGINX" -v 2>&1 | sed 's/.*: //')"
 echo "- wrk -t$THREADS, $DURATION per run, $ROUNDS rounds interleaved, medians shown; wrk, nginx (worker_processes $NGINX_WORKERS), the proxy and the server share the $cores cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "- CPU us/req: user+system CPU time of the server (direct), of nginx (master and workers) or of the proxy during the -c$CONNS run, per request"
+echo "- CPU us/req: user+system CPU time of the server (direct), of nginx (master and workers) or of the proxy (base: the proxy at BASE_REV) during the -c$CONNS run, per request"
 echo
 echo "| object | via | req/s at -c$CONNS | vs direct | CPU us/req | p50 at -c1 (ms) | added p50 (ms) |"
 echo "|---|---|---:|---:|---:|---:|---:|"
