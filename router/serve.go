@@ -318,8 +318,12 @@ func (c *leanConn) readRequest() (*http.Request, bool) {
 		c.br.Discard(n)
 		return r, true
 	}
+	// Anything else is read by net/http's parser from a copy, so that
+	// however far a malformed head gets, the connection's reader is past
+	// exactly the head, and a hand-off replays each byte once.
 	c.head = append(c.head[:0], buf...)
-	r, err := http.ReadRequest(c.br)
+	c.br.Discard(n)
+	r, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(c.head), len(c.head)))
 	if err != nil || !leanEligible(r) {
 		return nil, true
 	}
