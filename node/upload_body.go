@@ -6,6 +6,7 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"sync"
 
 	"metacdn/wire"
 )
@@ -32,6 +33,17 @@ type streamBody struct {
 	frame      []byte // JSON: the current message
 	buf        []byte // JSON: its content
 	err        error  // why Read failed, for the caller to report
+
+	// closed is closed by Close. The transport may go on reading a body
+	// after the request failed, on a goroutine of its own, until it
+	// closes it; a resumed stream must not touch the file before then.
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func (s *streamBody) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	return nil
 }
 
 // shaPlaceholder stands for the digest while the final message's size is

@@ -148,7 +148,7 @@ func (u *Uploader) stream(ctx context.Context, id string, f UploadFile, offset, 
 	idle := time.AfterFunc(streamIdle, cancel)
 	defer idle.Stop()
 	body := &streamBody{
-		enc: u.Encoding, f: f, h: h, id: id, off: offset, chunk: chunk,
+		enc: u.Encoding, f: f, h: h, id: id, off: offset, chunk: chunk, closed: make(chan struct{}),
 		sent: func(sent int64) {
 			idle.Reset(streamIdle)
 			if u.Progress != nil {
@@ -167,6 +167,10 @@ func (u *Uploader) stream(ctx context.Context, id string, f UploadFile, offset, 
 		}
 	}
 	resp, err := u.do(u.streamClient(), req)
+	// Stop the transport and wait until it lets go of the body: the
+	// caller may seek the file for a resumed stream next.
+	cancel()
+	<-body.closed
 	if err != nil {
 		if body.err != nil {
 			return nil, body.err
