@@ -56,14 +56,8 @@ func (c *leanConn) parseRequest(head []byte) (*http.Request, bool) {
 	host := ""
 	hosts := 0
 	for len(rest) > 0 {
-		j := bytes.Index(rest, crlf)
-		l := rest[:j]
-		rest = rest[j+2:]
-		if len(l) == 0 || l[0] == ' ' || l[0] == '\t' {
-			return nil, false // obsolete line folding
-		}
-		e := c.lines.intern(l)
-		if e == nil || e.vals == nil {
+		var e *upLine
+		if e, rest = c.lines.next(rest); e == nil {
 			return nil, false
 		}
 		switch e.key {
@@ -79,11 +73,7 @@ func (c *leanConn) parseRequest(head []byte) (*http.Request, bool) {
 				return nil, false
 			}
 		}
-		if prior, ok := h[e.key]; ok {
-			h[e.key] = append(prior[:len(prior):len(prior)], e.vals[0])
-		} else {
-			h[e.key] = e.vals
-		}
+		e.addTo(h)
 	}
 	if hosts != 1 || !validHost(host) {
 		return nil, false

@@ -98,21 +98,11 @@ func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
 	h := headerPool.Get().(http.Header)
 	resp.Header = h
 	for len(rest) > 0 {
-		j := bytes.Index(rest, crlf)
-		l := rest[:j]
-		rest = rest[j+2:]
-		if len(l) == 0 || l[0] == ' ' || l[0] == '\t' {
-			return nil, false // obsolete line folding
-		}
-		e := c.lines.intern(l)
-		if e == nil || e.vals == nil {
+		var e *upLine
+		if e, rest = c.lines.next(rest); e == nil {
 			return nil, false
 		}
-		if prior, ok := h[e.key]; ok {
-			h[e.key] = append(prior[:len(prior):len(prior)], e.vals[0])
-		} else {
-			h[e.key] = e.vals
-		}
+		e.addTo(h)
 	}
 	if _, ok := h["Transfer-Encoding"]; ok {
 		return nil, false
@@ -147,6 +137,33 @@ func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
 }
 
 var crlf = []byte("\r\n")
+
+// next interns the first header line of rest, which ends with CRLF, and
+// returns it with the lines after it. It returns nil for a line the lean
+// parsers leave to net/http: empty, folded (obsolete line folding) or
+// malformed.
+func (lc *lineCache) next(rest []byte) (*upLine, []byte) {
+	j := bytes.Index(rest, crlf)
+	l := rest[:j]
+	rest = rest[j+2:]
+	if len(l) == 0 || l[0] == ' ' || l[0] == '\t' {
+		return nil, rest
+	}
+	e := lc.intern(l)
+	if e == nil || e.vals == nil {
+		return nil, rest
+	}
+	return e, rest
+}
+
+// addTo adds the line's value to h, after any earlier line of its name.
+func (e *upLine) addTo(h http.Header) {
+	if prior, ok := h[e.key]; ok {
+		h[e.key] = append(prior[:len(prior):len(prior)], e.vals[0])
+	} else {
+		h[e.key] = e.vals
+	}
+}
 
 // lineCache maps header lines seen on one connection to their parsed
 // form. It is the connection's own: no lock.
