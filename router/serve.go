@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -503,7 +504,7 @@ func (w *leanWriter) WriteHeader(code int) {
 		return
 	}
 	if code < 100 || code > 999 {
-		panic("invalid WriteHeader code " + itoa(int64(code)))
+		panic("invalid WriteHeader code " + strconv.Itoa(code))
 	}
 	if code < 200 {
 		// No informational answers on the lean path: the handler sends
@@ -578,7 +579,7 @@ func (w *leanWriter) body(p []byte) {
 		return
 	}
 	var pre [20]byte
-	b := appendHex(pre[:0], uint64(len(p)))
+	b := strconv.AppendUint(pre[:0], uint64(len(p)), 16)
 	b = append(b, '\r', '\n')
 	if len(w.buf)+len(b)+len(p)+2 <= cap(w.buf) {
 		w.buf = append(append(append(w.buf, b...), p...), '\r', '\n')
@@ -643,7 +644,7 @@ func (w *leanWriter) writeHead(staged, p []byte) {
 	case p == nil && (!w.head || len(staged) > 0):
 		// The handler is done: the whole body is staged.
 		b = append(b, "Content-Length: "...)
-		b = appendInt(b, int64(len(staged)))
+		b = strconv.AppendInt(b, int64(len(staged)), 10)
 		b = append(b, '\r', '\n')
 	case w.head:
 	default:
@@ -795,40 +796,9 @@ func appendStatus(b []byte, code int) []byte {
 		b = append(b, t...)
 	} else {
 		b = append(b, "status code "...)
-		b = appendInt(b, int64(code))
+		b = strconv.AppendInt(b, int64(code), 10)
 	}
 	return append(b, '\r', '\n')
-}
-
-func appendInt(b []byte, n int64) []byte {
-	var t [20]byte
-	i := len(t)
-	if n == 0 {
-		return append(b, '0')
-	}
-	for n > 0 {
-		i--
-		t[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return append(b, t[i:]...)
-}
-
-func itoa(n int64) string { return string(appendInt(nil, n)) }
-
-func appendHex(b []byte, n uint64) []byte {
-	const digits = "0123456789abcdef"
-	var t [16]byte
-	i := len(t)
-	if n == 0 {
-		return append(b, '0')
-	}
-	for n > 0 {
-		i--
-		t[i] = digits[n&15]
-		n >>= 4
-	}
-	return append(b, t[i:]...)
 }
 
 // dateCache holds the Date header of the current second.
