@@ -18,11 +18,10 @@ import (
 //
 // A stream lets a client send a large file as many messages without
 // waiting for an answer to each, so that the network and the server's disk
-// work at the same time.
+// work at the same time. UploadReader reads such streams: it returns
+// io.EOF at their end and ErrTooLarge for a message over its limit.
 
 // ErrTruncated is returned when a stream ends inside a message.
-// UploadReader reads such streams; it returns io.EOF at their end and
-// ErrTooLarge for a message over its limit.
 var ErrTruncated = errors.New("stream ends inside a message")
 
 // AppendDelimited appends m, framed for a stream, to b.
@@ -44,6 +43,8 @@ func (e Encoding) AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
 	return b, ErrUnknownEncoding
 }
 
+// readFramed reads one length-prefixed message into b, growing it if need
+// be; no message may be over limit bytes.
 func readFramed(r *bufio.Reader, limit int64, b []byte) ([]byte, error) {
 	size, err := readUvarint(r)
 	if err != nil {
