@@ -11,7 +11,7 @@ import (
 // idleBody returns r's body with a read deadline that moves forward on
 // every read: a client that sends nothing for BodyIdleTimeout gets its read
 // failed (and a 408), whatever the body's size.
-func (n *Node) idleBody(w http.ResponseWriter, r *http.Request) io.Reader {
+func (n *Node) idleBody(w http.ResponseWriter, r *http.Request) io.ReadCloser {
 	idle := n.cfg.BodyIdleTimeout
 	if idle <= 0 {
 		idle = DefaultBodyIdleTimeout
@@ -20,7 +20,7 @@ func (n *Node) idleBody(w http.ResponseWriter, r *http.Request) io.Reader {
 }
 
 type idleReader struct {
-	r    io.Reader
+	r    io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
 	last time.Time // when the deadline was last moved
@@ -38,11 +38,17 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 	return ir.r.Read(p)
 }
 
-var errBodyIdle = errStatus(http.StatusRequestTimeout, "the client sent nothing for too long; GET /v1/upload/{id} tells where a session can resume", nil)
+func (ir *idleReader) Close() error { return ir.r.Close() }
 
-// idleError turns a read that hit the idle deadline into a 408.
-func idleError(err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+var errBodyIdle = errStatus(http.StatusRequestTimeout, "the client sent nothing for too long in the middle of its body", nil)
+
+// bodyError turns the failures of reading a request body into answers: a
+// body cut short is a 400, a client gone silent (idleBody) a 408.
+func bodyError(err error) error {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errTruncated
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		return errBodyIdle
 	}
 	return err

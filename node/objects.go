@@ -53,7 +53,7 @@ func (n *Node) handlePut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := io.ReadCloser(r.Body)
+	body := n.idleBody(w, r)
 	if n.cfg.MaxObjectSize > 0 {
 		body = http.MaxBytesReader(w, body, n.cfg.MaxObjectSize)
 	}
@@ -86,15 +86,6 @@ func (t truncationReader) Read(p []byte) (int, error) {
 		err = errTruncated
 	}
 	return n, err
-}
-
-// bodyError tells a client that sent less than it announced from a server
-// fault: the former is the client's to fix.
-func bodyError(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return errTruncated
-	}
-	return err
 }
 
 // contentTypeOf keeps what the client sent; curl -T sends none, so the

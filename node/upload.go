@@ -23,10 +23,10 @@ func (n *Node) handleUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	var req wire.UploadRequest
 	if err := enc.ReadMessage(n.idleBody(w, r), n.cfg.MaxMessageBytes, &req); err != nil {
-		return bodyError(idleError(err))
+		return bodyError(err)
 	}
 	if req.Final && !isHexSHA256(req.Sha256) {
-		return errStatus(http.StatusBadRequest, "the final message needs sha256: the whole file's SHA-256 as 64 hex digits", nil)
+		return errNeedSHA
 	}
 	req.Sha256 = strings.ToLower(req.Sha256)
 
@@ -105,6 +105,8 @@ func (n *Node) handleUploadAbort(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+var errNeedSHA = errStatus(http.StatusBadRequest, "the final message needs sha256: the whole file's SHA-256 as 64 hex digits", nil)
 
 func isHexSHA256(s string) bool {
 	if len(s) != 64 {

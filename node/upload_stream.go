@@ -56,7 +56,7 @@ func (n *Node) handleUploadStream(w http.ResponseWriter, r *http.Request) error 
 			continue
 		}
 		if !isHexSHA256(req.Sha256) {
-			return errStatus(http.StatusBadRequest, "the final message needs sha256: the whole file's SHA-256 as 64 hex digits", nil)
+			return errNeedSHA
 		}
 		// Nothing may follow the final message: a client that sends more
 		// is confused about where its file ends.
@@ -83,5 +83,5 @@ func streamError(err error) error {
 	if errors.Is(err, wire.ErrTruncated) {
 		return errStatus(http.StatusBadRequest, "stream ends inside a message; the session keeps what was committed, GET /v1/upload/{id} tells where to resume", nil)
 	}
-	return bodyError(idleError(err))
+	return bodyError(err)
 }

@@ -200,27 +200,39 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// TestUploadStream_IdleClient: a client that goes silent in the middle of
-// a stream gets 408 once BodyIdleTimeout passes, not a connection held
-// for ever; what it sent before is not in the session (no batch filled).
-func TestUploadStream_IdleClient(t *testing.T) {
+// TestIdleClient: a client that goes silent in the middle of an upload
+// body (a stream or a raw PUT) gets 408 once BodyIdleTimeout passes, not
+// a connection held for ever, and nothing is stored.
+func TestIdleClient(t *testing.T) {
 	n := startNode(t, func(c *node.Config) { c.BodyIdleTimeout = 300 * time.Millisecond })
 	id := openSession(t, n, wire.Protobuf, "idle", 0)
 	msg, err := wire.Protobuf.AppendDelimited(nil, &wire.UploadRequest{UploadId: id, Content: randomBytes(1000)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := dialRaw(t, n)
-	defer c.Close()
-	fmt.Fprintf(c, "POST /v1/upload/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1000000\r\n\r\n", id)
-	c.Write(msg)
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	res, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("no answer to a silent client: %v", err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusRequestTimeout {
-		t.Fatalf("silent client got %d, want 408", res.StatusCode)
+	for _, tc := range []struct {
+		name, head string
+		first      []byte
+	}{
+		{"Stream", "POST /v1/upload/" + id + " HTTP/1.1\r\nContent-Type: application/x-protobuf\r\n", msg},
+		{"Put", "PUT /v1/objects/idle HTTP/1.1\r\n", randomBytes(1000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, n)
+			defer c.Close()
+			fmt.Fprintf(c, "%sHost: x\r\nContent-Length: 1000000\r\n\r\n", tc.head)
+			c.Write(tc.first)
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no answer to a silent client: %v", err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusRequestTimeout {
+				t.Fatalf("silent client got %d, want 408", res.StatusCode)
+			}
+			errorOf(t, do(t, "GET", n.URL()+"/v1/objects/idle", nil), http.StatusNotFound)
+		})
 	}
 }
+
