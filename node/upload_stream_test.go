@@ -235,4 +235,3 @@ func TestIdleClient(t *testing.T) {
 		})
 	}
 }
-
