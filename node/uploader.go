@@ -183,6 +183,17 @@ func (u *Uploader) stream(ctx context.Context, id string, f UploadFile, offset, 
 	return resp.Object, nil
 }
 
+// uploadTransport carries every Uploader without a Client, so that a
+// session's opening message and its stream, and the files after them,
+// share keep-alive connections.
+var uploadTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// The transport copies a request body through its write buffer, 4 KiB
+	// by default: a write system call per 4 KiB of file.
+	t.WriteBufferSize = 256 << 10
+	return t
+}()
+
 // streamClient is the client for a stream, which may take far longer than
 // one message: without Client set, no overall timeout (stream's idle
 // timer guards it instead).
@@ -190,18 +201,14 @@ func (u *Uploader) streamClient() *http.Client {
 	if u.Client != nil {
 		return u.Client
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	// The transport copies a request body through its write buffer, 4 KiB
-	// by default: a write system call per 4 KiB of file.
-	t.WriteBufferSize = 256 << 10
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: uploadTransport}
 }
 
 func (u *Uploader) client() *http.Client {
 	if u.Client != nil {
 		return u.Client
 	}
-	return &http.Client{Timeout: 2 * time.Minute}
+	return &http.Client{Transport: uploadTransport, Timeout: 2 * time.Minute}
 }
 
 func (u *Uploader) send(ctx context.Context, m *wire.UploadRequest) (*wire.UploadResponse, error) {
