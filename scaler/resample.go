@@ -112,7 +112,6 @@ var (
 		}
 		return ((-0.5*x+2.5)*x-4)*x + 2
 	}}
-	triangle = kernel{1, func(x float64) float64 { return 1 - math.Abs(x) }}
 )
 
 const weightBits = 14
