@@ -13,6 +13,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Bucket layout: "prices" maps provider -> JSON Price; "meta" holds the
@@ -278,7 +280,7 @@ func (s *Store) Seed(rows []Price) (bool, error) {
 
 func (s *Store) view(fn func(*bolt.Tx) error) error {
 	err := s.db.View(fn)
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err
@@ -286,7 +288,7 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 
 func (s *Store) update(fn func(*bolt.Tx) error) error {
 	err := s.db.Update(fn)
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err

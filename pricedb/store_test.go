@@ -11,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // mustOpenDB opens a Store in a temporary directory; cleanup checks the
@@ -40,7 +42,7 @@ func mustCheckClose(tb testing.TB, s *Store) {
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if err != nil && !errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		tb.Errorf("check view: %v", err)
 	}
 	if err := s.Close(); err != nil {
