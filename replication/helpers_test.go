@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/bbolt"
 
+	"metacdn/fixtures"
 	"metacdn/storage"
 	"metacdn/wire"
 )
@@ -68,12 +69,7 @@ func newTestNode(tb testing.TB, id string, opts ...nodeOpt) *testNode {
 		o(n)
 	}
 	if n.addr == "" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		n.addr = ln.Addr().String()
-		ln.Close()
+		n.addr = fixtures.FreeAddr(tb)
 	}
 	scheme := "http"
 	if n.serverTLS != nil {
