@@ -299,8 +299,11 @@ func TestProxy_NotFoundRetry(t *testing.T) {
 	})
 
 	t.Run("MaxNotFound", func(t *testing.T) {
-		rt.cfg.MaxNotFound = 1
-		defer func() { rt.cfg.MaxNotFound = DefaultMaxNotFound }()
+		// A router of its own: a running router's settings are not
+		// changed under it.
+		cfg := priceConfig(fs[0].URL(), cheapest(t))
+		cfg.MaxNotFound = 1
+		_, ps := mustRouter(t, cfg)
 		resp, _ := get(t, nil, ps.URL+"/v1/objects/new.jpg")
 		if got, want := resp.StatusCode, http.StatusNotFound; got != want {
 			t.Fatalf("status=%d, want %d with MaxNotFound 1", got, want)

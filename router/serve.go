@@ -224,6 +224,7 @@ func (c *replayConn) CloseWrite() error {
 type leanConn struct {
 	s        *Frontend
 	nc       net.Conn
+	raw      *rawIO // nc's reads and writes, when it is plain TCP
 	br       *bufio.Reader
 	remote   string
 	idle     atomic.Bool
@@ -250,7 +251,11 @@ func (c *leanConn) serve() {
 		}
 	}()
 	c.remote = c.nc.RemoteAddr().String()
-	c.br = bufio.NewReaderSize(c.nc, leanHeadMax)
+	var rd io.Reader = c.nc
+	if c.raw = newRawIO(c.nc); c.raw != nil {
+		rd = c.raw
+	}
+	c.br = bufio.NewReaderSize(rd, leanHeadMax)
 	c.w.c = c
 	c.w.h = make(http.Header, 16)
 	for {
@@ -600,6 +605,11 @@ func (w *leanWriter) send(p []byte) {
 	if w.err != nil {
 		return
 	}
+	if w.c.raw != nil {
+		_, w.err = w.c.raw.Writev(w.buf, p)
+		w.buf = w.buf[:0]
+		return
+	}
 	w.arr[0], w.arr[1] = w.buf, p
 	w.bufs = w.arr[:2]
 	_, w.err = w.bufs.WriteTo(w.c.nc)
@@ -706,7 +716,11 @@ func (w *leanWriter) Flush() {
 
 func (w *leanWriter) flush() {
 	if len(w.buf) > 0 && w.err == nil {
-		_, w.err = w.c.nc.Write(w.buf)
+		if w.c.raw != nil {
+			_, w.err = w.c.raw.Write(w.buf)
+		} else {
+			_, w.err = w.c.nc.Write(w.buf)
+		}
 	}
 	w.buf = w.buf[:0]
 }

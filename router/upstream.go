@@ -82,7 +82,11 @@ func (u *upstream) dial(r *http.Request) (*upConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upConn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, nil
+	rw := io.ReadWriter(nc)
+	if raw := newRawIO(nc); raw != nil {
+		rw = raw
+	}
+	return &upConn{nc: nc, br: bufio.NewReaderSize(rw, 64<<10), bw: bufio.NewWriterSize(rw, 4<<10)}, nil
 }
 
 // roundTrip sends r (a GET or HEAD without a body) with path as its
