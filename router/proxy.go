@@ -64,10 +64,24 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.admin.ServeHTTP(w, r)
 		return
 	}
-	rt.proxy(w, r)
+	rt.proxy(w, r, nil)
 }
 
-func (rt *Router) proxy(w http.ResponseWriter, r *http.Request) {
+// serveLean is ServeHTTP for a request the lean front read into lr, whose
+// r.Header is not filled.
+func (rt *Router) serveLean(w http.ResponseWriter, r *http.Request, lr *leanReq) {
+	if strings.HasPrefix(r.URL.Path, "/_proxy/") {
+		lr.header(r)
+		rt.admin.ServeHTTP(w, r)
+		return
+	}
+	rt.proxy(w, r, lr)
+}
+
+// proxy routes r. With lr, r's header lines are lr's: hop-by-hop ones
+// already out and X-Forwarded-For already in, and r.Header is filled
+// only if a server needs it (lr.header).
+func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
 	start := time.Now()
 	ps := rt.pol.Load()
 	if r.Method == http.MethodConnect {
@@ -94,12 +108,14 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request) {
 	defer rk.release()
 	d.fallback = rk.healthy == 0
 
-	stripHop(r.Header)
-	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
-			ip = strings.Join(prior, ", ") + ", " + ip
+	if lr == nil {
+		stripHop(r.Header)
+		if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
+				ip = strings.Join(prior, ", ") + ", " + ip
+			}
+			r.Header["X-Forwarded-For"] = []string{ip}
 		}
-		r.Header["X-Forwarded-For"] = []string{ip}
 	}
 
 	retry := idempotent(r)
@@ -138,7 +154,7 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request) {
 		}
 		skip = append(skip, i)
 		s := rk.servers[i]
-		resp, err := rt.roundTrip(r, s)
+		resp, err := rt.roundTrip(r, lr, s)
 		if err != nil {
 			if r.Context().Err() != nil {
 				release()
@@ -167,7 +183,7 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request) {
 			notFound++
 			release()
 			if notFound >= rt.cfg.MaxNotFound {
-				rt.serve(w, r, d, s, resp, ps)
+				rt.serve(w, r, lr, d, s, resp, ps)
 				return
 			}
 			held, heldSrv = resp, s
@@ -175,11 +191,11 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request) {
 		}
 		s.st.succeed()
 		release()
-		rt.serve(w, r, d, s, resp, ps)
+		rt.serve(w, r, lr, d, s, resp, ps)
 		return
 	}
 	if held != nil {
-		rt.serve(w, r, d, heldSrv, held, ps)
+		rt.serve(w, r, lr, d, heldSrv, held, ps)
 		return
 	}
 	w.Header()["X-Cdn-Policy"] = ps.header
@@ -203,7 +219,7 @@ func (rt *Router) sizeHint(r *http.Request) (int64, string) {
 
 // roundTrip sends r to s. The inbound request is shared by every attempt
 // and never changed here: each attempt gets a shallow copy with its own URL.
-func (rt *Router) roundTrip(r *http.Request, s *Server) (*http.Response, error) {
+func (rt *Router) roundTrip(r *http.Request, lr *leanReq, s *Server) (*http.Response, error) {
 	if s.fast != nil && r.ContentLength == 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		path := r.URL.EscapedPath()
 		if path == "" {
@@ -212,10 +228,17 @@ func (rt *Router) roundTrip(r *http.Request, s *Server) (*http.Response, error) 
 		if s.base.Path != "" {
 			path = s.base.EscapedPath() + path
 		}
+		if lr != nil && !lr.built {
+			// lr.fwd has no User-Agent line unless the client sent one.
+			return s.fast.roundTrip(r, lr, path, rt.cfg.HeaderTimeout)
+		}
 		if _, ok := r.Header["User-Agent"]; !ok {
 			r.Header["User-Agent"] = nil
 		}
-		return s.fast.roundTrip(r, path, rt.cfg.HeaderTimeout)
+		return s.fast.roundTrip(r, nil, path, rt.cfg.HeaderTimeout)
+	}
+	if lr != nil {
+		lr.header(r)
 	}
 	out := r.WithContext(r.Context())
 	u := *s.base
@@ -245,22 +268,33 @@ func (rt *Router) roundTrip(r *http.Request, s *Server) (*http.Response, error) 
 // serve passes resp on to the client. Once headers are written there is
 // no way back: a body cut by the server aborts the client connection so
 // that a truncated body is never mistaken for a whole one.
-func (rt *Router) serve(w http.ResponseWriter, r *http.Request, d *decision, s *Server, resp *http.Response, ps *policyState) {
+func (rt *Router) serve(w http.ResponseWriter, r *http.Request, lr *leanReq, d *decision, s *Server, resp *http.Response, ps *policyState) {
 	defer resp.Body.Close()
-	stripHop(resp.Header)
-	var h http.Header
-	if lw, ok := w.(*leanWriter); ok && lw.adoptHeader(resp.Header) {
-		h = resp.Header // nothing reads resp.Header after this
-	} else {
-		h = w.Header()
-		for k, vv := range resp.Header {
-			h[k] = vv
+	lw, _ := w.(*leanWriter)
+	ub, _ := resp.Body.(*upBody)
+	switch {
+	case ub != nil && ub.wire.ok && lw != nil && lw.adoptWire(&ub.wire, s.idLine, ps.line):
+		// The server's lines go out as they came, hop-by-hop ones left out.
+	default:
+		if ub != nil && ub.wire.ok {
+			resp.Header = headerFromWire(ub.wire.lines)
 		}
+		stripHop(resp.Header)
+		var h http.Header
+		if lw != nil && lw.adoptHeader(resp.Header) {
+			h = resp.Header // nothing reads resp.Header after this
+		} else {
+			h = w.Header()
+			for k, vv := range resp.Header {
+				h[k] = vv
+			}
+		}
+		h["X-Cdn-Server"] = s.idHeader
+		h["X-Cdn-Policy"] = ps.header
 	}
-	h["X-Cdn-Server"] = s.idHeader
-	h["X-Cdn-Policy"] = ps.header
 	w.WriteHeader(resp.StatusCode)
-	if r.Method == http.MethodGet && resp.StatusCode == http.StatusOK && resp.ContentLength >= 0 && r.Header.Get("Range") == "" {
+	ranged := lr != nil && !lr.built && lr.rng || (lr == nil || lr.built) && r.Header.Get("Range") != ""
+	if r.Method == http.MethodGet && resp.StatusCode == http.StatusOK && resp.ContentLength >= 0 && !ranged {
 		rt.sizes.put(r.URL.Path, r.URL.RawQuery, resp.ContentLength)
 	}
 	d.server = s.ID

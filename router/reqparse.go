@@ -7,12 +7,38 @@ import (
 	"strings"
 )
 
+// leanReq is a request head as the lean front read it for the Router: in
+// place of a header map, the lines to pass on to a server, ready to
+// write, and the few facts the proxy needs of the others.
+type leanReq struct {
+	// fwd holds the header lines to send, each "Key: value\r\n": neither
+	// Host nor the hop-by-hop ones, and X-Forwarded-For last, with the
+	// client's address appended.
+	fwd   []byte
+	ua    bool // the client sent a User-Agent
+	rng   bool // the client sent a Range
+	built bool // r.Header was filled from fwd, and is what counts now
+}
+
+// header fills r.Header from fwd, for a server the lean client does not
+// serve; from then on r.Header is the request's header.
+func (lr *leanReq) header(r *http.Request) {
+	if lr.built {
+		return
+	}
+	lr.built = true
+	r.Header = headerFromWire(lr.fwd)
+}
+
 // parseRequest parses the commonest request head (a GET or HEAD in
 // HTTP/1.1, CRLF line ends, one valid Host header, nothing that asks for
 // a body, a close or an upgrade) with the header lines this connection
 // has seen before taking no allocation. It returns false for any other
 // head, which http.ReadRequest then reads; head ends with its empty line.
+// For the Router (c.s.rt set), a request whose Connection header names
+// no other header is read into c.lr rather than a header map (c.lean).
 func (c *leanConn) parseRequest(head []byte) (*http.Request, bool) {
+	c.lean = false
 	if !bytes.HasSuffix(head, crlf2) {
 		return nil, false
 	}
@@ -46,18 +72,14 @@ func (c *leanConn) parseRequest(head []byte) (*http.Request, bool) {
 	if strings.HasPrefix(c.lastURL.Path, "/_proxy/") {
 		return nil, false // the proxy's own API: net/http serves it
 	}
-	r := &http.Request{
-		Method: method, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Body: http.NoBody, RequestURI: c.lastTarget,
-	}
-	u := *c.lastURL // the handler gets its own copy to change at will
-	r.URL = &u
-	h := make(http.Header, bytes.Count(rest, crlf))
 	host := ""
 	hosts := 0
-	for len(rest) > 0 {
+	lean := c.s.rt != nil
+	ents := c.ents[:0]
+	defer func() { clear(ents) }()
+	for k := 0; len(rest) > 0; k++ {
 		var e *upLine
-		if e, rest = c.lines.next(rest); e == nil {
+		if e, rest = c.lines.nextAt(rest, k); e == nil {
 			return nil, false
 		}
 		switch e.key {
@@ -72,16 +94,78 @@ func (c *leanConn) parseRequest(head []byte) (*http.Request, bool) {
 			if hasToken(e.vals, "close") {
 				return nil, false
 			}
+			if namesHeaders(e.vals[0]) {
+				lean = false // stripHop drops the named ones from a map
+			}
 		}
-		e.addTo(h)
+		ents = append(ents, e)
 	}
+	c.ents = ents
 	if hosts != 1 || !validHost(host) {
 		return nil, false
 	}
-	r.Header = h
-	r.Host = u.Host
+	var r *http.Request
+	if lean {
+		// The Router keeps neither the request nor its URL past the
+		// answer: the connection's own are reused.
+		r = &c.req
+		*r = http.Request{}
+		c.url = *c.lastURL
+		r.URL = &c.url
+		c.lean = true
+		c.fillLean(ents)
+	} else {
+		r = &http.Request{}
+		u := *c.lastURL // the handler gets its own copy to change at will
+		r.URL = &u
+		h := make(http.Header, len(ents))
+		for _, e := range ents {
+			e.addTo(h)
+		}
+		r.Header = h
+	}
+	r.Method, r.Proto, r.ProtoMajor, r.ProtoMinor = method, "HTTP/1.1", 1, 1
+	r.Body, r.RequestURI = http.NoBody, c.lastTarget
+	r.RemoteAddr = c.remote
+	r.Host = r.URL.Host
 	if r.Host == "" {
 		r.Host = host
 	}
 	return r, true
+}
+
+// fillLean puts the request's header lines into c.lr as the proxy sends
+// them on: what stripHop and the X-Forwarded-For step do to a map.
+func (c *leanConn) fillLean(ents []*upLine) {
+	lr := &c.lr
+	fwd := lr.fwd[:0]
+	lr.ua, lr.rng, lr.built = false, false, false
+	xff, nx := c.xff[:0], 0
+	for _, e := range ents {
+		switch {
+		case hopHeader(e.key):
+			continue
+		case e.key == "X-Forwarded-For" && c.remoteIP != "":
+			if nx > 0 {
+				xff = append(xff, ", "...)
+			}
+			xff = append(xff, e.vals[0]...)
+			nx++
+			continue
+		case e.key == "User-Agent":
+			lr.ua = true
+		case e.key == "Range":
+			lr.rng = true
+		}
+		fwd = append(fwd, e.wire...)
+	}
+	if c.remoteIP != "" {
+		fwd = append(fwd, "X-Forwarded-For: "...)
+		if nx > 0 {
+			fwd = append(append(fwd, xff...), ", "...)
+		}
+		fwd = append(append(fwd, c.remoteIP...), "\r\n"...)
+	}
+	c.xff = xff
+	lr.fwd = fwd
 }

@@ -45,6 +45,7 @@ type policyState struct {
 	policy Policy
 	weight float64
 	header []string // ready-made X-Cdn-Policy value
+	line   []byte   // and the whole line, for the lean front
 }
 
 // New checks cfg and builds a Router that knows cfg.Static servers. It
@@ -96,7 +97,7 @@ func New(cfg Config, logger *slog.Logger) (*Router, error) {
 
 // SetPolicy changes the policy (and combined weight) for later requests.
 func (rt *Router) SetPolicy(p Policy, weight float64) {
-	rt.pol.Store(&policyState{policy: p, weight: weight, header: []string{string(p)}})
+	rt.pol.Store(&policyState{policy: p, weight: weight, header: []string{string(p)}, line: headerLine("X-Cdn-Policy", string(p))})
 }
 
 // Policy returns the policy in force and its combined weight.

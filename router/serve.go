@@ -28,6 +28,7 @@ import (
 // bytes already read, to a net/http server, which keeps it from then on.
 type Frontend struct {
 	h    http.Handler
+	rt   *Router // h, when it is the Router: its lean requests skip the map
 	hs   *http.Server
 	log  *slog.Logger
 	fall *handoffListener
@@ -62,7 +63,9 @@ func NewFrontend(h http.Handler, logger *slog.Logger) *Frontend {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Frontend{h: h, hs: NewHTTPServer(h, logger), log: logger, conns: map[*leanConn]struct{}{}}
+	s := &Frontend{h: h, hs: NewHTTPServer(h, logger), log: logger, conns: map[*leanConn]struct{}{}}
+	s.rt, _ = h.(*Router)
+	return s
 }
 
 // Serve accepts connections on ln until Shutdown or Close, and returns
@@ -237,6 +240,15 @@ type leanConn struct {
 	lastTarget string
 	lastURL    *url.URL
 	w          leanWriter
+	// For the Router: the last request read into lr rather than a map
+	// (lean), and the request and URL reused for each such one.
+	lean     bool
+	lr       leanReq
+	req      http.Request
+	url      url.URL
+	ents     []*upLine
+	xff      []byte
+	remoteIP string // the client's address without the port, for X-Forwarded-For
 }
 
 func (c *leanConn) serve() {
@@ -251,6 +263,9 @@ func (c *leanConn) serve() {
 		}
 	}()
 	c.remote = c.nc.RemoteAddr().String()
+	if ip, _, err := net.SplitHostPort(c.remote); err == nil {
+		c.remoteIP = ip
+	}
 	var rd io.Reader = c.nc
 	if c.raw = newRawIO(c.nc); c.raw != nil {
 		rd = c.raw
@@ -440,7 +455,11 @@ func (c *leanConn) handle(r *http.Request) (keep bool) {
 			}
 		}
 	}()
-	c.s.h.ServeHTTP(w, r)
+	if c.lean {
+		c.s.rt.serveLean(w, r, &c.lr)
+	} else {
+		c.s.h.ServeHTTP(w, r)
+	}
 	return w.finish()
 }
 
@@ -454,6 +473,22 @@ func (w *leanWriter) adoptHeader(h http.Header) bool {
 	// from a server fills it.
 	headerPool.Put(w.h)
 	w.h = h
+	return true
+}
+
+// adoptWire makes the answer's header the lines of wh, and then extra,
+// written out as they are; false if the handler already set headers of
+// its own.
+func (w *leanWriter) adoptWire(wh *wireHead, extra ...[]byte) bool {
+	if len(w.h) > 0 || w.wroteHeader || !wh.ok {
+		return false
+	}
+	b := append(w.wire[:0], wh.lines...)
+	for _, x := range extra {
+		b = append(b, x...)
+	}
+	w.wire = b
+	w.wireOn, w.wireCL, w.wireDate, w.wireCT = true, wh.cl, wh.date, wh.ctype
 	return true
 }
 
@@ -482,12 +517,21 @@ type leanWriter struct {
 	pooled      *[]byte // where buf came from
 	bufs        net.Buffers
 	arr         [3][]byte
+	// Header lines adopted whole (adoptWire), written before h's.
+	wire     []byte
+	wireOn   bool
+	wireCL   int64 // their Content-Length, -1 if none
+	wireDate bool  // they hold a Date line
+	wireCT   bool  // they hold a Content-Type line
 }
 
 var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, leanWriteBuf); return &b }}
 
 func (w *leanWriter) reset(r *http.Request) {
-	clear(w.h)
+	if len(w.h) > 0 {
+		clear(w.h)
+	}
+	w.wireOn = false
 	w.req = r
 	w.status = 0
 	w.wroteHeader, w.headOut, w.chunked, w.closeAfter = false, false, false, false
@@ -525,6 +569,8 @@ func (w *leanWriter) WriteHeader(code int) {
 		} else {
 			w.h.Del("Content-Length")
 		}
+	} else if w.wireOn {
+		w.cl = w.wireCL
 	}
 }
 
@@ -622,24 +668,18 @@ func (w *leanWriter) send(p []byte) {
 func (w *leanWriter) writeHead(staged, p []byte) {
 	w.headOut = true
 	h := w.h
-	if _, ok := h["Date"]; !ok {
-		h["Date"] = httpDate()
-	}
 	bodyOK := !w.noBody
-	if bodyOK {
-		if _, ok := h["Content-Type"]; !ok && len(staged)+len(p) > 0 {
-			h["Content-Type"] = []string{sniff(staged, p)}
-		}
-	}
 	if w.c.s.shutting.Load() || w.closeAfter || hasToken(h["Connection"], "close") {
 		w.closeAfter = true
-		h["Connection"] = closeValue
 	}
 	var hb [1024]byte
 	b := append(hb[:0], "HTTP/1.1 "...)
 	b = appendStatus(b, w.status)
+	if w.wireOn {
+		b = append(b, w.wire...)
+	}
 	for k, vv := range h {
-		if k == "Transfer-Encoding" || !validHeaderKey(k) {
+		if k == "Transfer-Encoding" || (k == "Connection" && w.closeAfter) || !validHeaderKey(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -648,6 +688,21 @@ func (w *leanWriter) writeHead(staged, p []byte) {
 			b = appendHeaderValue(b, v)
 			b = append(b, '\r', '\n')
 		}
+	}
+	// Date, a sniffed Content-Type and Connection: close go out as
+	// net/http's server adds them, without entering the handler's map.
+	if _, ok := h["Date"]; !ok && !(w.wireOn && w.wireDate) {
+		b = append(b, httpDate().line...)
+	}
+	if bodyOK && len(staged)+len(p) > 0 {
+		if _, ok := h["Content-Type"]; !ok && !(w.wireOn && w.wireCT) {
+			b = append(b, "Content-Type: "...)
+			b = append(b, sniff(staged, p)...)
+			b = append(b, '\r', '\n')
+		}
+	}
+	if w.closeAfter {
+		b = append(b, "Connection: close\r\n"...)
 	}
 	switch {
 	case !bodyOK, w.cl >= 0:
@@ -757,9 +812,10 @@ func (w *leanWriter) release() {
 	}
 	w.buf = nil
 	w.req = nil
+	if cap(w.wire) > 4<<10 {
+		w.wire = nil // an idle connection keeps no large header
+	}
 }
-
-var closeValue = []string{"close"}
 
 func hasToken(vv []string, tok string) bool {
 	for _, v := range vv {
@@ -783,6 +839,12 @@ func validHeaderKey(k string) bool {
 		}
 	}
 	return true
+}
+
+// headerLine is "key: value\r\n" as the lean writer writes a header.
+func headerLine(key, value string) []byte {
+	b := append([]byte(key), ':', ' ')
+	return append(appendHeaderValue(b, value), '\r', '\n')
 }
 
 // appendHeaderValue writes v with CR and LF turned into spaces and the
@@ -819,18 +881,18 @@ func appendStatus(b []byte, code int) []byte {
 var dateCache atomic.Pointer[dateEntry]
 
 type dateEntry struct {
-	sec int64
-	v   []string
+	sec  int64
+	line []byte // "Date: ...\r\n"
 }
 
-func httpDate() []string {
+func httpDate() *dateEntry {
 	now := time.Now()
 	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
-		return d.v
+		return d
 	}
-	d := &dateEntry{sec: now.Unix(), v: []string{now.UTC().Format(http.TimeFormat)}}
+	d := &dateEntry{sec: now.Unix(), line: []byte("Date: " + now.UTC().Format(http.TimeFormat) + "\r\n")}
 	dateCache.Store(d)
-	return d.v
+	return d
 }
 
 // readDeadline keeps a connection's read deadline, and moves it only when

@@ -29,6 +29,7 @@ type Server struct {
 
 	base     *url.URL
 	idHeader []string // ready-made X-Cdn-Server value: no allocation per request
+	idLine   []byte   // and the whole line, for the lean front
 	price    atomic.Pointer[Price]
 	st       *stats
 	met      *serverMetrics
@@ -42,7 +43,7 @@ func newServer(id, rawURL, provider, state string) (*Server, error) {
 		return nil, err
 	}
 	u.Path = trimSlash(u.Path)
-	s := &Server{ID: id, URL: rawURL, Provider: provider, base: u, idHeader: []string{id}, st: newStats()}
+	s := &Server{ID: id, URL: rawURL, Provider: provider, base: u, idHeader: []string{id}, idLine: headerLine("X-Cdn-Server", id), st: newStats()}
 	s.clusterState.Store(&state)
 	return s, nil
 }

@@ -16,8 +16,10 @@ const upInternMax = 128
 // key and a value slice shared, read-only, by every answer that carries
 // the same line (nothing in the proxy changes a value slice in place).
 type upLine struct {
+	line string // the line as it came
 	key  string
 	vals []string
+	wire []byte // "Key: value\r\n", as the lean paths pass the line on
 }
 
 // upResp is an answer and its body in one allocation.
@@ -34,7 +36,7 @@ var errFallback = errors.New("answer needs the full parser")
 // has seen before taking no allocation; any other is left unread for
 // http.ReadResponse, which the caller then uses. The body, if any, is
 // left in br: resp.Body reads it.
-func (c *upConn) readResponse(r *http.Request) (*upResp, error) {
+func (c *upConn) readResponse(r *http.Request, wire bool) (*upResp, error) {
 	br := c.br
 	var head []byte
 	for {
@@ -56,7 +58,7 @@ func (c *upConn) readResponse(r *http.Request) (*upResp, error) {
 			return nil, err
 		}
 	}
-	ur, ok := c.parseHead(head, r)
+	ur, ok := c.parseHead(head, r, wire)
 	if !ok {
 		return nil, errFallback
 	}
@@ -66,7 +68,10 @@ func (c *upConn) readResponse(r *http.Request) (*upResp, error) {
 
 var crlf2 = []byte("\r\n\r\n")
 
-func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
+// parseHead parses an answer's head. With wire set, the header lines are
+// kept as the lines to pass on (resp.Body's wire; resp.Header stays nil)
+// rather than put in a map, unless a Connection header names others.
+func (c *upConn) parseHead(head []byte, r *http.Request, wire bool) (*upResp, bool) {
 	i := bytes.Index(head, crlf)
 	line := head[:i]
 	rest := head[i+2 : len(head)-2] // header lines, each ending in CRLF
@@ -95,31 +100,62 @@ func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
 	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/1.1", 1, 1
 	resp.Request = r
 	resp.ContentLength = -1
-	h := headerPool.Get().(http.Header)
-	resp.Header = h
-	for len(rest) > 0 {
+	ents := c.ents[:0]
+	for k := 0; len(rest) > 0; k++ {
 		var e *upLine
-		if e, rest = c.lines.next(rest); e == nil {
+		if e, rest = c.lines.nextAt(rest, k); e == nil {
 			return nil, false
 		}
-		e.addTo(h)
+		ents = append(ents, e)
 	}
-	if _, ok := h["Transfer-Encoding"]; ok {
-		return nil, false
-	}
-	if v, ok := h["Connection"]; ok {
-		resp.Close = hasToken(v, "close")
-	}
-	if v, ok := h["Content-Length"]; ok {
-		if len(v) != 1 {
+	c.ents = ents
+	lengths := 0
+	for _, e := range ents {
+		switch e.key {
+		case "Transfer-Encoding":
 			return nil, false
+		case "Connection":
+			resp.Close = resp.Close || hasToken(e.vals, "close")
+			if wire && namesHeaders(e.vals[0]) {
+				wire = false // stripHop takes the named ones out of a map
+			}
+		case "Content-Length":
+			lengths++
+			n, ok := parseContentLength(e.vals[0])
+			if !ok || lengths > 1 {
+				return nil, false
+			}
+			resp.ContentLength = n
 		}
-		n, ok := parseContentLength(v[0])
-		if !ok {
-			return nil, false
-		}
-		resp.ContentLength = n
 	}
+	if wire {
+		w := &ur.body.wire
+		w.ok, w.cl = true, -1
+		if lengths > 0 {
+			w.cl = resp.ContentLength
+		}
+		b := c.wbuf[:0]
+		for _, e := range ents {
+			switch {
+			case hopHeader(e.key):
+				continue
+			case e.key == "Date":
+				w.date = true
+			case e.key == "Content-Type":
+				w.ctype = true
+			}
+			b = append(b, e.wire...)
+		}
+		c.wbuf = b
+		w.lines = b
+	} else {
+		h := headerPool.Get().(http.Header)
+		for _, e := range ents {
+			e.addTo(h)
+		}
+		resp.Header = h
+	}
+	clear(ents) // the cache may drop these lines: do not keep them alive
 	noBody := r.Method == http.MethodHead || code == 204 || code == 304
 	switch {
 	case noBody:
@@ -136,6 +172,41 @@ func (c *upConn) parseHead(head []byte, r *http.Request) (*upResp, bool) {
 	return ur, true
 }
 
+// namesHeaders reports whether a Connection value names a header, which
+// a proxy must then drop, rather than only keep-alive or close.
+func namesHeaders(v string) bool {
+	for f := range strings.SplitSeq(v, ",") {
+		f = strings.TrimSpace(f)
+		if f != "" && !strings.EqualFold(f, "keep-alive") && !strings.EqualFold(f, "close") {
+			return true
+		}
+	}
+	return false
+}
+
+// wireHead is an answer's header block kept as the lines to pass on, in
+// place of a header map: the lean front writes them out as they are.
+type wireHead struct {
+	ok    bool
+	lines []byte // "Key: value\r\n" lines, the hop-by-hop ones left out
+	cl    int64  // the Content-Length line's value, -1 if none
+	date  bool   // a Date line is among them
+	ctype bool   // a Content-Type line is among them
+}
+
+// header is the map form of lines, for a writer that needs one.
+func headerFromWire(lines []byte) http.Header {
+	h := make(http.Header)
+	for len(lines) > 0 {
+		j := bytes.Index(lines, crlf)
+		l := lines[:j]
+		lines = lines[j+2:]
+		k, v, _ := bytes.Cut(l, []byte(": "))
+		h[string(k)] = append(h[string(k)], string(v))
+	}
+	return h
+}
+
 var crlf = []byte("\r\n")
 
 // next interns the first header line of rest, which ends with CRLF, and
@@ -143,9 +214,21 @@ var crlf = []byte("\r\n")
 // parsers leave to net/http: empty, folded (obsolete line folding) or
 // malformed.
 func (lc *lineCache) next(rest []byte) (*upLine, []byte) {
+	return lc.nextAt(rest, -1)
+}
+
+// nextAt is next for the line at index k of its header block: a line
+// equal to the one at the same place in the block before needs no look-up
+// (a client or server sends the same lines in the same order each time).
+func (lc *lineCache) nextAt(rest []byte, k int) (*upLine, []byte) {
 	j := bytes.Index(rest, crlf)
 	l := rest[:j]
 	rest = rest[j+2:]
+	if k >= 0 && k < len(lc.seq) {
+		if e := lc.seq[k]; e != nil && e.line == string(l) {
+			return e, rest
+		}
+	}
 	if len(l) == 0 || l[0] == ' ' || l[0] == '\t' {
 		return nil, rest
 	}
@@ -153,8 +236,18 @@ func (lc *lineCache) next(rest []byte) (*upLine, []byte) {
 	if e == nil || e.vals == nil {
 		return nil, rest
 	}
+	if k >= 0 && k < upSeqMax {
+		for len(lc.seq) <= k {
+			lc.seq = append(lc.seq, nil)
+		}
+		lc.seq[k] = e
+	}
 	return e, rest
 }
+
+// upSeqMax bounds how many lines of a header block nextAt remembers by
+// place.
+const upSeqMax = 32
 
 // addTo adds the line's value to h, after any earlier line of its name.
 func (e *upLine) addTo(h http.Header) {
@@ -167,20 +260,23 @@ func (e *upLine) addTo(h http.Header) {
 
 // lineCache maps header lines seen on one connection to their parsed
 // form. It is the connection's own: no lock.
-type lineCache map[string]*upLine
+type lineCache struct {
+	m   map[string]*upLine
+	seq []*upLine // the lines of the last header block, by place
+}
 
 // intern returns the cached form of a header line ("Key: value") or a
 // status text, nil for a malformed header line (which the full parser
 // then judges).
 func (lc *lineCache) intern(l []byte) *upLine {
-	if e, ok := (*lc)[string(l)]; ok {
+	if e, ok := lc.m[string(l)]; ok {
 		return e
 	}
 	switch {
-	case *lc == nil:
-		*lc = make(lineCache)
-	case len(*lc) >= upInternMax:
-		clear(*lc) // the Date header alone changes every second
+	case lc.m == nil:
+		lc.m = make(map[string]*upLine)
+	case len(lc.m) >= upInternMax:
+		clear(lc.m) // the Date header alone changes every second
 	}
 	for _, b := range l {
 		// CR and LF: textproto reads a bare LF as a line's end; other
@@ -189,19 +285,22 @@ func (lc *lineCache) intern(l []byte) *upLine {
 			return nil
 		}
 	}
-	var e *upLine
+	line := string(l)
+	e := &upLine{line: line}
 	colon := bytes.IndexByte(l, ':')
 	if colon < 0 {
-		e = &upLine{key: string(l)}
+		e.key = line
 	} else {
 		k := l[:colon]
 		if !tokenBytes(k) {
 			return nil
 		}
-		v := strings.Trim(string(l[colon+1:]), " \t")
-		e = &upLine{key: http.CanonicalHeaderKey(string(k)), vals: []string{v}}
+		v := strings.Trim(line[colon+1:], " \t")
+		e.key = http.CanonicalHeaderKey(string(k))
+		e.vals = []string{v}
+		e.wire = append(append(append(append(make([]byte, 0, len(e.key)+len(v)+4), e.key...), ": "...), v...), "\r\n"...)
 	}
-	(*lc)[string(l)] = e
+	lc.m[line] = e
 	return e
 }
 

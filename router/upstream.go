@@ -34,6 +34,8 @@ type upConn struct {
 	bw       *bufio.Writer
 	lines    lineCache // header lines seen on this connection
 	deadline readDeadline
+	ents     []*upLine // the lines of the answer being parsed
+	wbuf     []byte    // the lines an answer passes on, for the lean front
 }
 
 func newUpstream(host string, dialer *net.Dialer, maxIdle int) *upstream {
@@ -90,11 +92,13 @@ func (u *upstream) dial(r *http.Request) (*upConn, error) {
 }
 
 // roundTrip sends r (a GET or HEAD without a body) with path as its
-// request target and reads the answer's headers within headerTimeout. A
+// request target and reads the answer's headers within headerTimeout.
+// With lr, the request's header lines are lr's and the answer's lines
+// are kept for the lean front as they are (see parseHead). A
 // pooled connection the server closed while idle fails before any byte
 // of an answer; the request is then sent once more on a new connection,
 // which is safe as it has no body and changes nothing.
-func (u *upstream) roundTrip(r *http.Request, path string, headerTimeout time.Duration) (*http.Response, error) {
+func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTimeout time.Duration) (*http.Response, error) {
 	c := u.get()
 	reused := c != nil
 	for {
@@ -104,7 +108,7 @@ func (u *upstream) roundTrip(r *http.Request, path string, headerTimeout time.Du
 				return nil, err
 			}
 		}
-		resp, err := c.exchange(r, u.host, path, headerTimeout)
+		resp, err := c.exchange(r, lr, u.host, path, headerTimeout)
 		if err == nil {
 			b, ok := resp.Body.(*upBody)
 			if !ok {
@@ -126,7 +130,7 @@ func (u *upstream) roundTrip(r *http.Request, path string, headerTimeout time.Du
 	}
 }
 
-func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time.Duration) (*http.Response, error) {
+func (c *upConn) exchange(r *http.Request, lr *leanReq, host, path string, headerTimeout time.Duration) (*http.Response, error) {
 	bw := c.bw
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
@@ -138,17 +142,21 @@ func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
 	bw.WriteString(host)
 	bw.WriteString("\r\n")
-	for k, vv := range r.Header {
-		if k == "Host" {
-			continue
-		}
-		for _, v := range vv {
-			// Values came through net/http's parser or this package, so
-			// they hold no CR or LF.
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(v)
-			bw.WriteString("\r\n")
+	if lr != nil {
+		bw.Write(lr.fwd)
+	} else {
+		for k, vv := range r.Header {
+			if k == "Host" {
+				continue
+			}
+			for _, v := range vv {
+				// Values came through net/http's parser or this package, so
+				// they hold no CR or LF.
+				bw.WriteString(k)
+				bw.WriteString(": ")
+				bw.WriteString(v)
+				bw.WriteString("\r\n")
+			}
 		}
 	}
 	bw.WriteString("\r\n")
@@ -156,11 +164,11 @@ func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time
 		return nil, fmt.Errorf("write request: %w", err)
 	}
 	c.deadline.set(c.nc, headerTimeout)
-	resp, err := c.readAnswer(r)
+	resp, err := c.readAnswer(r, lr != nil)
 	// Informational answers (103 Early Hints) come before the real one;
 	// the client gets only the real one, as http.Transport does.
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-		resp, err = c.readAnswer(r)
+		resp, err = c.readAnswer(r, lr != nil)
 	}
 	if err != nil {
 		var ne net.Error
@@ -181,8 +189,8 @@ func (c *upConn) exchange(r *http.Request, host, path string, headerTimeout time
 
 // readAnswer reads one answer with the lean reader, or with
 // http.ReadResponse if the lean one leaves it.
-func (c *upConn) readAnswer(r *http.Request) (*http.Response, error) {
-	ur, err := c.readResponse(r)
+func (c *upConn) readAnswer(r *http.Request, wire bool) (*http.Response, error) {
+	ur, err := c.readResponse(r, wire)
 	switch {
 	case err == nil:
 		resp := &ur.Response
@@ -211,6 +219,7 @@ func (e *timeoutError) Temporary() bool { return true }
 type upBody struct {
 	rc   io.ReadCloser // the body http.ReadResponse made, or nil
 	lim  limitedBody   // else: the body's bytes are read from here
+	wire wireHead      // the answer's header lines, when not in a map
 	c    *upConn
 	u    *upstream
 	keep bool
