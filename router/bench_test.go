@@ -82,8 +82,8 @@ func fetch(b *testing.B, c *http.Client, url string, size int) {
 // upstream client, the path the proxy's commonest request takes, against
 // a raw server that answers every request with the same canned 10 KiB
 // answer, from a raw client on one keep-alive connection. Neither end
-// allocates, so allocs/op is the proxy's own, and ns/op less the two
-// ends' share is its CPU per request (the client waits for each answer).
+// allocates, so allocs/op is the proxy's own. ns/op is a round trip's
+// latency, waits included: it is no measure of CPU time.
 func BenchmarkLeanPath(b *testing.B) {
 	body := bytes.Repeat([]byte("x"), 10<<10)
 	ans := []byte("HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nContent-Length: 10240\r\n" +

@@ -82,7 +82,7 @@ func (rt *Router) serveLean(w http.ResponseWriter, r *http.Request, lr *leanReq)
 // already out and X-Forwarded-For already in, and r.Header is filled
 // only if a server needs it (lr.header).
 func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
-	start := time.Now()
+	start := rt.now()
 	ps := rt.pol.Load()
 	if r.Method == http.MethodConnect {
 		// Routing is by path; a tunnel hides it.
@@ -104,7 +104,7 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
 		d.host = r.URL.Host
 	}
 	d.size, d.sizeFrom = rt.sizeHint(r)
-	rk := rt.rank(t, ps, d.size)
+	rk := rt.rank(t, ps, d.size, start.UnixNano())
 	defer rk.release()
 	d.fallback = rk.healthy == 0
 

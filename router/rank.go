@@ -48,10 +48,10 @@ func metricsOf(s *Server, now int64, ttl time.Duration) Metrics {
 	return m
 }
 
-// rank scores the servers of t for a request of size bytes.
-func (rt *Router) rank(t *table, ps *policyState, size int64) *ranking {
+// rank scores the servers of t for a request of size bytes at now (Unix
+// nanoseconds).
+func (rt *Router) rank(t *table, ps *policyState, size, now int64) *ranking {
 	rk := rankingPool.Get().(*ranking)
-	now := rt.now().UnixNano()
 	for _, s := range t.servers {
 		if s.candidate() {
 			rk.servers = append(rk.servers, s)
@@ -87,7 +87,7 @@ func (rt *Router) Decide(size int64) *Server {
 	if len(t.servers) == 0 {
 		return nil
 	}
-	rk := rt.rank(t, rt.pol.Load(), size)
+	rk := rt.rank(t, rt.pol.Load(), size, rt.now().UnixNano())
 	defer rk.release()
 	if i := best(rk.scores, nil); i >= 0 {
 		return rk.servers[i]
@@ -108,7 +108,7 @@ type ServerScore struct {
 // them for a transfer of size bytes.
 func (rt *Router) Ranking(size int64) []ServerScore {
 	t := rt.table.Load()
-	rk := rt.rank(t, rt.pol.Load(), size)
+	rk := rt.rank(t, rt.pol.Load(), size, rt.now().UnixNano())
 	defer rk.release()
 	out := make([]ServerScore, 0, len(rk.servers))
 	var skip []int

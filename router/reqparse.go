@@ -39,6 +39,13 @@ func (lr *leanReq) header(r *http.Request) {
 // no other header is read into c.lr rather than a header map (c.lean).
 func (c *leanConn) parseRequest(head []byte) (*http.Request, bool) {
 	c.lean = false
+	if c.lastLean && string(head) == string(c.lastHead) {
+		// The same head as the last lean request, as a client asking
+		// for the same object sends: c.lr holds its lines already.
+		c.lr.built = false
+		return c.leanRequest(c.lastMethod, c.lastHost), true
+	}
+	c.lastLean = false
 	if !bytes.HasSuffix(head, crlf2) {
 		return nil, false
 	}
@@ -104,26 +111,38 @@ func (c *leanConn) parseRequest(head []byte) (*http.Request, bool) {
 	if hosts != 1 || !validHost(host) {
 		return nil, false
 	}
-	var r *http.Request
 	if lean {
-		// The Router keeps neither the request nor its URL past the
-		// answer: the connection's own are reused.
-		r = &c.req
-		*r = http.Request{}
-		c.url = *c.lastURL
-		r.URL = &c.url
-		c.lean = true
 		c.fillLean(ents)
-	} else {
-		r = &http.Request{}
-		u := *c.lastURL // the handler gets its own copy to change at will
-		r.URL = &u
-		h := make(http.Header, len(ents))
-		for _, e := range ents {
-			e.addTo(h)
-		}
-		r.Header = h
+		c.lastHead = append(c.lastHead[:0], head...)
+		c.lastLean, c.lastMethod, c.lastHost = true, method, host
+		return c.leanRequest(method, host), true
 	}
+	r := &http.Request{}
+	u := *c.lastURL // the handler gets its own copy to change at will
+	r.URL = &u
+	h := make(http.Header, len(ents))
+	for _, e := range ents {
+		e.addTo(h)
+	}
+	r.Header = h
+	c.fillRequest(r, method, host)
+	return r, true
+}
+
+// leanRequest is the request whose lines c.lr holds. The Router keeps
+// neither the request nor its URL past the answer: the connection's own
+// are reused.
+func (c *leanConn) leanRequest(method, host string) *http.Request {
+	r := &c.req
+	*r = http.Request{}
+	c.url = *c.lastURL
+	r.URL = &c.url
+	c.lean = true
+	c.fillRequest(r, method, host)
+	return r
+}
+
+func (c *leanConn) fillRequest(r *http.Request, method, host string) {
 	r.Method, r.Proto, r.ProtoMajor, r.ProtoMinor = method, "HTTP/1.1", 1, 1
 	r.Body, r.RequestURI = http.NoBody, c.lastTarget
 	r.RemoteAddr = c.remote
@@ -131,7 +150,6 @@ func (c *leanConn) parseRequest(head []byte) (*http.Request, bool) {
 	if r.Host == "" {
 		r.Host = host
 	}
-	return r, true
 }
 
 // fillLean puts the request's header lines into c.lr as the proxy sends

@@ -249,6 +249,11 @@ type leanConn struct {
 	ents     []*upLine
 	xff      []byte
 	remoteIP string // the client's address without the port, for X-Forwarded-For
+	// The last head read into lr, and its method and host.
+	lastHead   []byte
+	lastLean   bool
+	lastMethod string
+	lastHost   string
 }
 
 func (c *leanConn) serve() {
@@ -563,8 +568,9 @@ func (w *leanWriter) WriteHeader(code int) {
 	w.wroteHeader = true
 	w.status = code
 	w.noBody = code == 204 || code == 304
-	if v := w.h.Get("Content-Length"); v != "" {
-		if n, ok := parseContentLength(v); ok {
+	// h["Content-Length"] rather than h.Get: no key to canonicalise.
+	if vv := w.h["Content-Length"]; len(vv) > 0 && vv[0] != "" {
+		if n, ok := parseContentLength(vv[0]); ok {
 			w.cl = n
 		} else {
 			w.h.Del("Content-Length")
@@ -899,17 +905,30 @@ func httpDate() *dateEntry {
 // it has come nearer than the timeout less a 64th: at thousands of
 // requests a second, the timer is then not reset for each one. The
 // timeout is kept to within 1/64 of it.
-type readDeadline struct{ at time.Time }
+// The clock is read once per call (monoNow), where time.Now reads two.
+type readDeadline struct {
+	at time.Duration // since monoStart
+	on bool
+}
 
 func (d *readDeadline) set(nc net.Conn, timeout time.Duration) {
-	now := time.Now()
-	if !d.at.IsZero() && d.at.Sub(now) > timeout-timeout/64 {
+	now := monoNow()
+	if d.on && d.at-now > timeout-timeout/64 {
 		return
 	}
-	d.at = now.Add(timeout)
-	nc.SetReadDeadline(d.at)
+	d.at, d.on = now+timeout, true
+	nc.SetReadDeadline(monoStart.Add(d.at))
 }
 
 // clear forgets the deadline; the caller sets another one on the
 // connection itself.
-func (d *readDeadline) clear() { d.at = time.Time{} }
+func (d *readDeadline) clear() { d.on = false }
+
+// monoStart is the origin of monoNow.
+var monoStart = time.Now()
+
+// monoNow is the time since monoStart on the monotonic clock alone: one
+// clock read, where time.Now reads the wall clock too. A time.Time made
+// from it (monoStart.Add) carries the monotonic reading, which is what
+// deadlines are measured by.
+func monoNow() time.Duration { return time.Since(monoStart) }

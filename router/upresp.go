@@ -72,6 +72,17 @@ var crlf2 = []byte("\r\n\r\n")
 // kept as the lines to pass on (resp.Body's wire; resp.Header stays nil)
 // rather than put in a map, unless a Connection header names others.
 func (c *upConn) parseHead(head []byte, r *http.Request, wire bool) (*upResp, bool) {
+	if wire && c.last.ok && string(head) == string(c.last.head) {
+		// The same head as the last answer on this connection, as a
+		// server sends for the same object within a second: its lines
+		// are still in c.wbuf.
+		ur := &upResp{}
+		resp := &ur.Response
+		resp.Status, resp.StatusCode, resp.ContentLength, resp.Close = c.last.status, c.last.code, c.last.length, c.last.close
+		ur.body.wire = c.last.wire
+		return c.finishHead(ur, r), true
+	}
+	c.last.ok = false
 	i := bytes.Index(head, crlf)
 	line := head[:i]
 	rest := head[i+2 : len(head)-2] // header lines, each ending in CRLF
@@ -97,8 +108,6 @@ func (c *upConn) parseHead(head []byte, r *http.Request, wire bool) (*upResp, bo
 	}
 	resp.Status = st.key
 	resp.StatusCode = code
-	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/1.1", 1, 1
-	resp.Request = r
 	resp.ContentLength = -1
 	ents := c.ents[:0]
 	for k := 0; len(rest) > 0; k++ {
@@ -148,6 +157,9 @@ func (c *upConn) parseHead(head []byte, r *http.Request, wire bool) (*upResp, bo
 		}
 		c.wbuf = b
 		w.lines = b
+		c.last.head = append(c.last.head[:0], head...)
+		c.last.status, c.last.code, c.last.length, c.last.close = resp.Status, code, resp.ContentLength, resp.Close
+		c.last.wire, c.last.ok = *w, true
 	} else {
 		h := headerPool.Get().(http.Header)
 		for _, e := range ents {
@@ -156,20 +168,29 @@ func (c *upConn) parseHead(head []byte, r *http.Request, wire bool) (*upResp, bo
 		resp.Header = h
 	}
 	clear(ents) // the cache may drop these lines: do not keep them alive
-	noBody := r.Method == http.MethodHead || code == 204 || code == 304
-	switch {
-	case noBody:
+	if resp.ContentLength < 0 && r.Method != http.MethodHead && code != 204 && code != 304 {
+		c.last.ok = false
+		return nil, false // read until close: left to net/http
+	}
+	return c.finishHead(ur, r), true
+}
+
+// finishHead sets the answer's body from its status and length.
+func (c *upConn) finishHead(ur *upResp, r *http.Request) *upResp {
+	resp := &ur.Response
+	resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/1.1", 1, 1
+	resp.Request = r
+	code := resp.StatusCode
+	if r.Method == http.MethodHead || code == 204 || code == 304 {
 		if code == 204 || code == 304 {
 			resp.ContentLength = 0
 		}
 		resp.Body = http.NoBody
-	case resp.ContentLength < 0:
-		return nil, false // read until close: left to net/http
-	default:
+	} else {
 		ur.body.lim = limitedBody{br: c.br, left: resp.ContentLength}
 		resp.Body = &ur.body
 	}
-	return ur, true
+	return ur
 }
 
 // namesHeaders reports whether a Connection value names a header, which

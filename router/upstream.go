@@ -36,6 +36,18 @@ type upConn struct {
 	deadline readDeadline
 	ents     []*upLine // the lines of the answer being parsed
 	wbuf     []byte    // the lines an answer passes on, for the lean front
+	last     lastHead  // the last answer head parsed into wbuf
+}
+
+// lastHead is an answer head and what parseHead made of it.
+type lastHead struct {
+	head   []byte
+	ok     bool
+	status string
+	code   int
+	length int64 // Content-Length, -1 if none
+	close  bool
+	wire   wireHead
 }
 
 func newUpstream(host string, dialer *net.Dialer, maxIdle int) *upstream {
