@@ -64,6 +64,7 @@ type DB struct {
 
 	bufs sync.Pool // *[]byte of chunkSize, for ingest
 	hot  *hotCache
+	wb   *writebackNudger // nil where it cannot work
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -103,6 +104,7 @@ func Open(path string, opts Options) (*DB, error) {
 		now:       opts.Clock,
 		stop:      make(chan struct{}),
 	}
+	db.wb = newWritebackNudger(path)
 	switch {
 	case opts.HotCacheBytes == 0:
 		db.hot = newHotCache(DefaultHotCacheBytes)
@@ -120,6 +122,7 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	db.clock = newHLC(db.now)
 	if err := db.recover(); err != nil {
+		db.wb.close()
 		bolt.Close()
 		return nil, fmt.Errorf("open storage: %w", err)
 	}
@@ -217,6 +220,7 @@ func (db *DB) Close() error {
 	}
 	close(db.stop)
 	db.wg.Wait()
+	defer db.wb.close()
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}
@@ -251,6 +255,13 @@ func (db *DB) update(fn func(tx *bbolt.Tx) error) error {
 	// state (see hotCache).
 	db.hot.clear()
 	return mapClosed(err)
+}
+
+// updateBulk is update for a transaction that writes megabytes of
+// chunks: the disk starts writing them while bbolt still copies the rest
+// (see writebackNudger).
+func (db *DB) updateBulk(fn func(tx *bbolt.Tx) error) error {
+	return db.wb.during(func() error { return db.update(fn) })
 }
 
 func mapClosed(err error) error {

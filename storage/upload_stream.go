@@ -56,6 +56,7 @@ func (db *DB) AppendStream(id string) (*UploadWriter, error) {
 	}
 	w.in.off = rec.Received
 	w.in.prepare = w.prepare
+	w.in.hashed(h, true)
 	return w, nil
 }
 
@@ -93,12 +94,11 @@ func (w *UploadWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// hand passes the filled chunk to the batcher. The hash covers exactly
-// the bytes handed over, so prepare can take its state as the batch's.
+// hand passes the filled chunk to the ingest, which hashes and commits
+// it.
 func (w *UploadWriter) hand() error {
 	c := w.cur
 	w.cur = nil
-	w.h.Write(c)
 	if err := w.in.add(c); err != nil {
 		w.err = fmt.Errorf("append stream %s: %w", w.id, err)
 		return w.err
@@ -106,15 +106,15 @@ func (w *UploadWriter) hand() error {
 	return nil
 }
 
-// prepare takes the hash state at the batch's end, on the writer's
-// goroutine, and returns the batch's commit.
-func (w *UploadWriter) prepare(chunks [][]byte, start int64) func() error {
-	state, err := w.h.(encoding.BinaryMarshaler).MarshalBinary()
+// prepare returns the commit of a batch, which stores the hash state
+// after the batch's last chunk (number seq) with it.
+func (w *UploadWriter) prepare(chunks [][]byte, start, seq int64) func() error {
 	return func() error {
+		state, err := w.in.hp.stateAt(seq)
 		if err != nil {
 			return err
 		}
-		return w.db.update(func(tx *bbolt.Tx) error {
+		return w.db.updateBulk(func(tx *bbolt.Tx) error {
 			_, err := w.appendTx(tx, chunks, start, state)
 			return err
 		})
@@ -153,13 +153,13 @@ func (w *UploadWriter) rest() ([][]byte, int64, error) {
 		return nil, 0, fmt.Errorf("append stream %s: %w", w.id, err)
 	}
 	if len(w.cur) > 0 {
-		w.h.Write(w.cur)
-		w.in.pending = append(w.in.pending, w.cur)
-		w.in.bytes += len(w.cur)
-		w.in.off += int64(len(w.cur))
+		w.in.queueTail(w.cur)
 		w.cur = nil
 	}
-	return w.in.pending, w.in.off - int64(w.in.bytes), nil
+	// The hash then holds every byte written.
+	w.in.closeHash()
+	chunks, start := w.in.queuedChunks()
+	return chunks, start, nil
 }
 
 // Commit commits everything written so far and returns the session's
@@ -175,7 +175,7 @@ func (w *UploadWriter) Commit() (Upload, error) {
 		return Upload{}, fmt.Errorf("append stream %s: %w", w.id, err)
 	}
 	var rec uploadRecord
-	err = w.db.update(func(tx *bbolt.Tx) (err error) {
+	err = w.db.updateBulk(func(tx *bbolt.Tx) (err error) {
 		rec, err = w.appendTx(tx, chunks, start, state)
 		return err
 	})
@@ -201,7 +201,7 @@ func (w *UploadWriter) Finish(sha string) (Object, error) {
 		obj      Object
 		mismatch error
 	)
-	err = w.db.update(func(tx *bbolt.Tx) error {
+	err = w.db.updateBulk(func(tx *bbolt.Tx) error {
 		// The hash state stored with the chunks is moot: the session
 		// ends in this transaction either way.
 		rec, err := w.appendTx(tx, chunks, start, nil)
@@ -220,7 +220,7 @@ func (w *UploadWriter) Close() {
 	w.done = true
 	_ = w.in.wait() // its error was reported by Write, Commit or Finish, or is moot
 	if w.cur != nil {
-		w.in.free = append(w.in.free, w.cur)
+		w.in.recycle(w.cur)
 		w.cur = nil
 	}
 	w.in.release()
