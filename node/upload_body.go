@@ -1,6 +1,9 @@
 package node
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -20,7 +23,8 @@ import (
 type streamBody struct {
 	enc   wire.Encoding
 	f     UploadFile
-	h     hash.Hash // of the file up to off
+	h     hash.Hash // of the file up to off, when hash is nil
+	hash  *fileHash // the whole file's, hashed apart; nil to hash in h
 	id    string
 	off   int64 // file offset of the next content byte
 	chunk int64
@@ -80,7 +84,9 @@ func (s *streamBody) Read(p []byte) (int, error) {
 // readContent reads content from the file into p.
 func (s *streamBody) readContent(p []byte) (int, error) {
 	n, err := io.ReadFull(s.f.Body, p[:min(int64(len(p)), s.left)])
-	s.h.Write(p[:n])
+	if s.hash == nil {
+		s.h.Write(p[:n])
+	}
 	s.off += int64(n)
 	s.left -= int64(n)
 	if err != nil {
@@ -90,7 +96,12 @@ func (s *streamBody) readContent(p []byte) (int, error) {
 	if s.left == 0 && s.final {
 		// The digest is known only now; its field has the placeholder's
 		// size, which the length prefix already counted.
-		_, tail, err := wire.UploadFrame(s.message(0, s.digest()), 0)
+		sum, err := s.digest()
+		if err != nil {
+			s.err = err
+			return n, err
+		}
+		_, tail, err := wire.UploadFrame(s.message(0, sum), 0)
 		if err != nil || len(tail) != len(s.tail) {
 			s.err = errors.New("final message changed size")
 			return n, s.err
@@ -118,11 +129,17 @@ func (s *streamBody) next() error {
 	if _, err := io.ReadFull(s.f.Body, content); err != nil {
 		return fmt.Errorf("read %s: %w", s.f.Key, err)
 	}
-	s.h.Write(content)
+	if s.hash == nil {
+		s.h.Write(content)
+	}
 	m := s.message(s.off, "")
 	m.Content = content
 	if s.final {
-		m.Sha256 = s.digest()
+		sum, err := s.digest()
+		if err != nil {
+			return err
+		}
+		m.Sha256 = sum
 	}
 	s.off += n
 	var err error
@@ -151,12 +168,63 @@ func (s *streamBody) shaField() string {
 }
 
 // digest is the final message's sha256: the caller's, which the server
-// checks, or the hash of what was read.
-func (s *streamBody) digest() string {
+// checks, or the hash of the file.
+func (s *streamBody) digest() (string, error) {
 	if s.f.SHA256 != "" {
-		return s.f.SHA256
+		return s.f.SHA256, nil
 	}
-	return fmt.Sprintf("%x", s.h.Sum(nil))
+	if s.hash != nil {
+		return s.hash.wait()
+	}
+	return hex.EncodeToString(s.h.Sum(nil)), nil
+}
+
+// fileHash hashes a file from its start on a goroutine of its own, reading
+// it with ReadAt while the stream reads it in order: hashing and sending
+// then use two cores instead of taking turns, and a resumed stream need
+// not hash the part already sent again.
+type fileHash struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	sum    string
+	err    error
+}
+
+func hashFile(ctx context.Context, name string, r io.ReaderAt, size int64) *fileHash {
+	ctx, cancel := context.WithCancel(ctx)
+	fh := &fileHash{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(fh.done)
+		h := sha256.New()
+		buf := make([]byte, 1<<20)
+		for off := int64(0); off < size; {
+			if err := ctx.Err(); err != nil {
+				fh.err = err
+				return
+			}
+			n, err := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+			h.Write(buf[:n])
+			off += int64(n)
+			if err != nil && !(errors.Is(err, io.EOF) && off == size) {
+				fh.err = fmt.Errorf("hash %s at %d of %d bytes: %w", name, off, size, err)
+				return
+			}
+		}
+		fh.sum = hex.EncodeToString(h.Sum(nil))
+	}()
+	return fh
+}
+
+// wait returns the file's digest once hashed.
+func (fh *fileHash) wait() (string, error) {
+	<-fh.done
+	return fh.sum, fh.err
+}
+
+// stop ends the hashing, done or not, and waits for its goroutine.
+func (fh *fileHash) stop() {
+	fh.cancel()
+	<-fh.done
 }
 
 // protobufLength is the body's length in Protobuf, so the request needs

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -232,6 +233,55 @@ func TestIdleClient(t *testing.T) {
 				t.Fatalf("silent client got %d, want 408", res.StatusCode)
 			}
 			errorOf(t, do(t, "GET", n.URL()+"/v1/objects/idle", nil), http.StatusNotFound)
+		})
+	}
+}
+
+// readSeekOnly hides a body's ReadAt: the uploader then hashes the bytes
+// as it sends them instead of on a goroutine of its own.
+type readSeekOnly struct{ r *bytes.Reader }
+
+func (r readSeekOnly) Read(p []byte) (int, error)         { return r.r.Read(p) }
+func (r readSeekOnly) Seek(o int64, w int) (int64, error) { return r.r.Seek(o, w) }
+
+// changedAt reads like one file in order and like another through ReadAt,
+// as a file rewritten while it uploads may.
+type changedAt struct {
+	*bytes.Reader
+	other []byte
+}
+
+func (c changedAt) ReadAt(p []byte, off int64) (int, error) {
+	return bytes.NewReader(c.other).ReadAt(p, off)
+}
+
+func TestUploader_Digest(t *testing.T) {
+	n := startNode(t)
+	content := randomBytes(700_000)
+	for _, enc := range []wire.Encoding{wire.JSON, wire.Protobuf} {
+		up := &node.Uploader{Server: n.URL(), Encoding: enc, ChunkSize: 128 << 10}
+		t.Run(string(enc)+"/Inline", func(t *testing.T) {
+			key := "digest/inline-" + string(enc)
+			obj, err := up.Upload(context.Background(), node.UploadFile{Key: key, Size: int64(len(content)), Body: readSeekOnly{bytes.NewReader(content)}})
+			if err != nil {
+				t.Fatalf("Upload: %v", err)
+			}
+			if obj.Sha256 != hexSHA(content) {
+				t.Fatalf("stored digest %s, want %s", obj.Sha256, hexSHA(content))
+			}
+		})
+		t.Run(string(enc)+"/Changed", func(t *testing.T) {
+			// The digest comes from the bytes read apart from those sent:
+			// when they differ, the server refuses the upload.
+			key := "digest/changed-" + string(enc)
+			other := bytes.Clone(content)
+			other[len(other)/2] ^= 1
+			_, err := up.Upload(context.Background(), node.UploadFile{Key: key, Size: int64(len(content)), Body: changedAt{bytes.NewReader(content), other}})
+			var se *node.ServerError
+			if !errors.As(err, &se) || se.Status != http.StatusBadRequest || !strings.Contains(err.Error(), "digest") {
+				t.Fatalf("Upload of a changed file: %v, want the server's digest refusal", err)
+			}
+			errorOf(t, do(t, "GET", n.URL()+"/v1/objects/"+key, nil), http.StatusNotFound)
 		})
 	}
 }

@@ -82,9 +82,14 @@ func (u *Uploader) Upload(ctx context.Context, f UploadFile) (*wire.Object, erro
 		return nil, errors.New("server opened no upload session")
 	}
 	id := resp.UploadId
+	var fh *fileHash
+	if ra, ok := f.Body.(io.ReaderAt); ok && f.SHA256 == "" {
+		fh = hashFile(ctx, f.Key, ra, f.Size)
+		defer fh.stop()
+	}
 	var offset int64
 	for retries := u.Retries; ; retries-- {
-		obj, err := u.stream(ctx, id, f, offset, chunk)
+		obj, err := u.stream(ctx, id, f, fh, offset, chunk)
 		if err == nil {
 			return obj, nil
 		}
@@ -132,23 +137,29 @@ func (u *Uploader) uploadOne(ctx context.Context, f UploadFile) (*wire.Object, e
 const streamIdle = 2 * time.Minute
 
 // stream sends f's bytes from offset to the end to session id as one
-// request and returns the stored object.
-func (u *Uploader) stream(ctx context.Context, id string, f UploadFile, offset, chunk int64) (*wire.Object, error) {
-	// The final message carries the whole file's digest: hash what the
-	// server already has, then the rest as it goes.
+// request and returns the stored object. The final message carries the
+// whole file's digest: fh's, or else hashed as the bytes go.
+func (u *Uploader) stream(ctx context.Context, id string, f UploadFile, fh *fileHash, offset, chunk int64) (*wire.Object, error) {
 	h := sha256.New()
-	if _, err := f.Body.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("seek %s: %w", f.Key, err)
-	}
-	if _, err := io.CopyN(h, f.Body, offset); err != nil {
-		return nil, fmt.Errorf("read %s: %w", f.Key, err)
+	if fh != nil {
+		if _, err := f.Body.Seek(offset, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("seek %s: %w", f.Key, err)
+		}
+	} else {
+		// Hash what the server already has, then the rest as it goes.
+		if _, err := f.Body.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("seek %s: %w", f.Key, err)
+		}
+		if _, err := io.CopyN(h, f.Body, offset); err != nil {
+			return nil, fmt.Errorf("read %s: %w", f.Key, err)
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	idle := time.AfterFunc(streamIdle, cancel)
 	defer idle.Stop()
 	body := &streamBody{
-		enc: u.Encoding, f: f, h: h, id: id, off: offset, chunk: chunk, closed: make(chan struct{}),
+		enc: u.Encoding, f: f, h: h, hash: fh, id: id, off: offset, chunk: chunk, closed: make(chan struct{}),
 		sent: func(sent int64) {
 			idle.Reset(streamIdle)
 			if u.Progress != nil {
