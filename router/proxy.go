@@ -104,7 +104,11 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
 		d.host = r.URL.Host
 	}
 	d.size, d.sizeFrom = rt.sizeHint(r)
-	rk := rt.rank(t, ps, d.size, start.UnixNano())
+	var own *ranking
+	if lr != nil {
+		own = &lr.rk
+	}
+	rk := rt.rank(t, ps, d.size, start.UnixNano(), own)
 	defer rk.release()
 	d.fallback = rk.healthy == 0
 

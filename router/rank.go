@@ -16,10 +16,12 @@ type ranking struct {
 	ms      []Metrics
 	scores  []Score
 	healthy int
+	pooled  bool // from rankingPool, not a connection's own
 }
 
 var rankingPool = sync.Pool{New: func() any {
 	return &ranking{
+		pooled:  true,
 		servers: make([]*Server, 0, 16),
 		out:     make([]*Server, 0, 16),
 		ms:      make([]Metrics, 0, 16),
@@ -31,7 +33,9 @@ func (rk *ranking) release() {
 	clear(rk.servers)
 	clear(rk.out)
 	rk.servers, rk.out, rk.ms, rk.scores = rk.servers[:0], rk.out[:0], rk.ms[:0], rk.scores[:0]
-	rankingPool.Put(rk)
+	if rk.pooled {
+		rankingPool.Put(rk)
+	}
 }
 
 func metricsOf(s *Server, now int64, ttl time.Duration) Metrics {
@@ -49,9 +53,12 @@ func metricsOf(s *Server, now int64, ttl time.Duration) Metrics {
 }
 
 // rank scores the servers of t for a request of size bytes at now (Unix
-// nanoseconds).
-func (rt *Router) rank(t *table, ps *policyState, size, now int64) *ranking {
-	rk := rankingPool.Get().(*ranking)
+// nanoseconds), into rk if it is not nil (a lean connection's own), else
+// into a pooled ranking.
+func (rt *Router) rank(t *table, ps *policyState, size, now int64, rk *ranking) *ranking {
+	if rk == nil {
+		rk = rankingPool.Get().(*ranking)
+	}
 	for _, s := range t.servers {
 		if s.candidate() {
 			rk.servers = append(rk.servers, s)
@@ -87,7 +94,7 @@ func (rt *Router) Decide(size int64) *Server {
 	if len(t.servers) == 0 {
 		return nil
 	}
-	rk := rt.rank(t, rt.pol.Load(), size, rt.now().UnixNano())
+	rk := rt.rank(t, rt.pol.Load(), size, rt.now().UnixNano(), nil)
 	defer rk.release()
 	if i := best(rk.scores, nil); i >= 0 {
 		return rk.servers[i]
@@ -108,7 +115,7 @@ type ServerScore struct {
 // them for a transfer of size bytes.
 func (rt *Router) Ranking(size int64) []ServerScore {
 	t := rt.table.Load()
-	rk := rt.rank(t, rt.pol.Load(), size, rt.now().UnixNano())
+	rk := rt.rank(t, rt.pol.Load(), size, rt.now().UnixNano(), nil)
 	defer rk.release()
 	out := make([]ServerScore, 0, len(rk.servers))
 	var skip []int

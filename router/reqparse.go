@@ -15,9 +15,10 @@ type leanReq struct {
 	// Host nor the hop-by-hop ones, and X-Forwarded-For last, with the
 	// client's address appended.
 	fwd   []byte
-	ua    bool // the client sent a User-Agent
-	rng   bool // the client sent a Range
-	built bool // r.Header was filled from fwd, and is what counts now
+	ua    bool    // the client sent a User-Agent
+	rng   bool    // the client sent a Range
+	built bool    // r.Header was filled from fwd, and is what counts now
+	rk    ranking // the connection's own, for one request at a time
 }
 
 // header fills r.Header from fwd, for a server the lean client does not

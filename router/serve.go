@@ -522,6 +522,7 @@ type leanWriter struct {
 	pooled      *[]byte // where buf came from
 	bufs        net.Buffers
 	arr         [3][]byte
+	hdr         []byte // where writeHead puts the head together
 	// Header lines adopted whole (adoptWire), written before h's.
 	wire     []byte
 	wireOn   bool
@@ -545,6 +546,12 @@ func (w *leanWriter) reset(r *http.Request) {
 	w.cl = -1
 	w.written = 0
 	w.err = nil
+}
+
+// grab takes a buffer from the pool for bytes that are to wait, once per
+// answer: an answer whose head goes out with a large body in one writev
+// needs none.
+func (w *leanWriter) grab() {
 	if w.buf == nil {
 		w.pooled = writeBufPool.Get().(*[]byte)
 		w.buf = (*w.pooled)[:0]
@@ -613,6 +620,7 @@ func (w *leanWriter) Write(p []byte) (int, error) {
 		if w.cl < 0 && len(w.buf)+len(p) <= leanStage {
 			// The body so far waits, unframed, in buf: if the handler
 			// ends before it grows past leanStage, its length is known.
+			w.grab()
 			w.buf = append(w.buf, p...)
 			return len(p), nil
 		}
@@ -635,6 +643,7 @@ func (w *leanWriter) body(p []byte) {
 	if len(p) == 0 {
 		return
 	}
+	w.grab()
 	var pre [20]byte
 	b := strconv.AppendUint(pre[:0], uint64(len(p)), 16)
 	b = append(b, '\r', '\n')
@@ -650,23 +659,31 @@ func (w *leanWriter) body(p []byte) {
 // send queues p after buf: small writes gather in buf, a large one goes
 // out at once together with what buf holds, in one writev, with no copy.
 func (w *leanWriter) send(p []byte) {
-	if len(p) < leanDirect && len(w.buf)+len(p) <= cap(w.buf) {
-		w.buf = append(w.buf, p...)
-		return
+	if len(p) < leanDirect {
+		w.grab()
+		if len(w.buf)+len(p) <= cap(w.buf) {
+			w.buf = append(w.buf, p...)
+			return
+		}
 	}
+	w.writev(w.buf, p)
+	w.buf = w.buf[:0]
+}
+
+// writev writes a and then b, in one system call when the socket takes
+// both.
+func (w *leanWriter) writev(a, b []byte) {
 	if w.err != nil {
 		return
 	}
 	if w.c.raw != nil {
-		_, w.err = w.c.raw.Writev(w.buf, p)
-		w.buf = w.buf[:0]
+		_, w.err = w.c.raw.Writev(a, b)
 		return
 	}
-	w.arr[0], w.arr[1] = w.buf, p
+	w.arr[0], w.arr[1] = a, b
 	w.bufs = w.arr[:2]
 	_, w.err = w.bufs.WriteTo(w.c.nc)
 	w.arr[0], w.arr[1] = nil, nil
-	w.buf = w.buf[:0]
 }
 
 // writeHead puts the status line and header into buf, then staged (the
@@ -678,9 +695,14 @@ func (w *leanWriter) writeHead(staged, p []byte) {
 	if w.c.s.shutting.Load() || w.closeAfter || hasToken(h["Connection"], "close") {
 		w.closeAfter = true
 	}
-	var hb [1024]byte
-	b := append(hb[:0], "HTTP/1.1 "...)
-	b = appendStatus(b, w.status)
+	// The head is put together in the connection's own small buffer.
+	b := w.hdr[:0]
+	if w.status < len(statusLines) && statusLines[w.status] != nil {
+		b = append(b, statusLines[w.status]...)
+	} else {
+		b = append(b, "HTTP/1.1 "...)
+		b = appendStatus(b, w.status)
+	}
 	if w.wireOn {
 		b = append(b, w.wire...)
 	}
@@ -723,12 +745,20 @@ func (w *leanWriter) writeHead(staged, p []byte) {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
 	b = append(b, '\r', '\n')
+	w.hdr = b[:0] // b stays readable until the next answer's head
+	n := len(staged)
+	if n == 0 && w.buf == nil && !w.head && !w.chunked && len(p) >= leanDirect {
+		// The commonest answer through the proxy: a head and a body of
+		// known length leave together, neither copied.
+		w.writev(b, p)
+		return
+	}
+	w.grab()
 	if w.head {
 		w.buf = append(w.buf[:0], b...)
 		return
 	}
 	// The staged body sits at the start of buf: move it behind the head.
-	n := len(staged)
 	if len(b)+n > cap(w.buf) {
 		nb := make([]byte, 0, len(b)+n+leanWriteBuf)
 		w.buf = append(append(nb, b...), staged...)
@@ -798,6 +828,7 @@ func (w *leanWriter) finish() bool {
 		w.writeHead(staged, nil)
 	}
 	if w.chunked {
+		w.grab()
 		w.buf = append(w.buf, "0\r\n\r\n"...)
 	}
 	w.flush()
@@ -818,8 +849,8 @@ func (w *leanWriter) release() {
 	}
 	w.buf = nil
 	w.req = nil
-	if cap(w.wire) > 4<<10 {
-		w.wire = nil // an idle connection keeps no large header
+	if cap(w.wire) > 4<<10 || cap(w.hdr) > 4<<10 {
+		w.wire, w.hdr = nil, nil // an idle connection keeps no large header
 	}
 }
 
@@ -871,6 +902,16 @@ func appendHeaderValue(b []byte, v string) []byte {
 	}
 	return b
 }
+
+// statusLines holds "HTTP/1.1 code text\r\n" for each code with a text.
+var statusLines = func() (t [600][]byte) {
+	for code := range t {
+		if code >= 100 && http.StatusText(code) != "" {
+			t[code] = appendStatus([]byte("HTTP/1.1 "), code)
+		}
+	}
+	return t
+}()
 
 func appendStatus(b []byte, code int) []byte {
 	b = append(b, byte('0'+code/100), byte('0'+code/10%10), byte('0'+code%10), ' ')

@@ -30,6 +30,11 @@ func frontHandler(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", fmt.Sprint(len(big)))
 		w.Write(big[:1000])
 		w.Write(big[1000:])
+	case "/big-cl-once":
+		// The proxy's commonest answer: a length, then the body at once.
+		w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+		w.Write(big)
+		w.Write(nil)
 	case "/flush":
 		w.Write([]byte("part one,"))
 		w.(http.Flusher).Flush()
@@ -90,7 +95,7 @@ func TestFrontend_SameAsNetHTTP(t *testing.T) {
 	_, addr := startTestFrontend(t, h)
 	std := httptest.NewServer(h)
 	defer std.Close()
-	paths := []string{"/small", "/typed", "/big", "/big-cl", "/flush", "/empty", "/nocontent",
+	paths := []string{"/small", "/typed", "/big", "/big-cl", "/big-cl-once", "/flush", "/empty", "/nocontent",
 		"/notmodified", "/teapot", "/odd", "/echo", "/many", "/missing", "/host", "/headers", "/headers?a=b"}
 	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	defer c.CloseIdleConnections()

@@ -76,7 +76,7 @@ func (c *upConn) parseHead(head []byte, r *http.Request, wire bool) (*upResp, bo
 		// The same head as the last answer on this connection, as a
 		// server sends for the same object within a second: its lines
 		// are still in c.wbuf.
-		ur := &upResp{}
+		ur := c.newResp()
 		resp := &ur.Response
 		resp.Status, resp.StatusCode, resp.ContentLength, resp.Close = c.last.status, c.last.code, c.last.length, c.last.close
 		ur.body.wire = c.last.wire
@@ -100,7 +100,7 @@ func (c *upConn) parseHead(head []byte, r *http.Request, wire bool) (*upResp, bo
 	if code < 200 {
 		return nil, false // 1xx come before the answer proper
 	}
-	ur := &upResp{}
+	ur := c.newResp()
 	resp := &ur.Response
 	st := c.lines.intern(line[9:])
 	if st == nil || st.vals != nil {
@@ -191,6 +191,15 @@ func (c *upConn) finishHead(ur *upResp, r *http.Request) *upResp {
 		resp.Body = &ur.body
 	}
 	return ur
+}
+
+// newResp is the connection's answer, cleared. A connection carries one
+// answer at a time and goes back to the pool only when that answer's
+// body is closed, after which the proxy does not look at the answer
+// again: the same one serves each time, with no allocation.
+func (c *upConn) newResp() *upResp {
+	c.ur = upResp{}
+	return &c.ur
 }
 
 // namesHeaders reports whether a Connection value names a header, which

@@ -31,12 +31,14 @@ type upstream struct {
 type upConn struct {
 	nc       net.Conn
 	br       *bufio.Reader
-	bw       *bufio.Writer
+	w        io.Writer // nc, or its raw system calls
+	wb       []byte    // the request being written
 	lines    lineCache // header lines seen on this connection
 	deadline readDeadline
 	ents     []*upLine // the lines of the answer being parsed
 	wbuf     []byte    // the lines an answer passes on, for the lean front
 	last     lastHead  // the last answer head parsed into wbuf
+	ur       upResp    // the answer being read (newResp)
 }
 
 // lastHead is an answer head and what parseHead made of it.
@@ -100,7 +102,7 @@ func (u *upstream) dial(r *http.Request) (*upConn, error) {
 	if raw := newRawIO(nc); raw != nil {
 		rw = raw
 	}
-	return &upConn{nc: nc, br: bufio.NewReaderSize(rw, 64<<10), bw: bufio.NewWriterSize(rw, 4<<10)}, nil
+	return &upConn{nc: nc, br: bufio.NewReaderSize(rw, 64<<10), w: rw}, nil
 }
 
 // roundTrip sends r (a GET or HEAD without a body) with path as its
@@ -143,19 +145,15 @@ func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTi
 }
 
 func (c *upConn) exchange(r *http.Request, lr *leanReq, host, path string, headerTimeout time.Duration) (*http.Response, error) {
-	bw := c.bw
-	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(path)
+	b := append(c.wb[:0], r.Method...)
+	b = append(append(b, ' '), path...)
 	if q := r.URL.RawQuery; q != "" {
-		bw.WriteByte('?')
-		bw.WriteString(q)
+		b = append(append(b, '?'), q...)
 	}
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(host)
-	bw.WriteString("\r\n")
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(append(b, host...), "\r\n"...)
 	if lr != nil {
-		bw.Write(lr.fwd)
+		b = append(b, lr.fwd...)
 	} else {
 		for k, vv := range r.Header {
 			if k == "Host" {
@@ -164,15 +162,17 @@ func (c *upConn) exchange(r *http.Request, lr *leanReq, host, path string, heade
 			for _, v := range vv {
 				// Values came through net/http's parser or this package, so
 				// they hold no CR or LF.
-				bw.WriteString(k)
-				bw.WriteString(": ")
-				bw.WriteString(v)
-				bw.WriteString("\r\n")
+				b = append(append(append(append(b, k...), ": "...), v...), "\r\n"...)
 			}
 		}
 	}
-	bw.WriteString("\r\n")
-	if err := bw.Flush(); err != nil {
+	b = append(b, "\r\n"...)
+	_, err := c.w.Write(b)
+	c.wb = b[:0]
+	if cap(b) > 16<<10 {
+		c.wb = nil // an idle connection keeps no large request
+	}
+	if err != nil {
 		return nil, fmt.Errorf("write request: %w", err)
 	}
 	c.deadline.set(c.nc, headerTimeout)
