@@ -261,7 +261,14 @@ func (db *DB) update(fn func(tx *bbolt.Tx) error) error {
 // chunks: the disk starts writing them while bbolt still copies the rest
 // (see writebackNudger).
 func (db *DB) updateBulk(fn func(tx *bbolt.Tx) error) error {
-	return db.wb.during(func() error { return db.update(fn) })
+	return db.wb.during(func() error { return db.update(fn) }, db.dataSize)
+}
+
+// dataSize is how far into its file bbolt has pages.
+func (db *DB) dataSize() int64 {
+	var n int64
+	_ = db.view(func(tx *bbolt.Tx) error { n = tx.Size(); return nil })
+	return n
 }
 
 func mapClosed(err error) error {

