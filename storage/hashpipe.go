@@ -28,6 +28,9 @@ type hashPipe struct {
 	closed  bool  // the writer's own
 }
 
+// hashSlice is the most hashed in one call.
+const hashSlice = 128 << 10
+
 // hashPipeDepth is how many chunks may wait to be hashed.
 const hashPipeDepth = 16
 
@@ -44,7 +47,16 @@ func newHashPipe(h hash.Hash, keepStates bool) *hashPipe {
 func (p *hashPipe) run() {
 	defer close(p.fin)
 	for c := range p.work {
-		p.h.Write(c)
+		// In slices: the hash's assembly cannot be preempted, and a 4 MiB
+		// chunk in one call held off the garbage collector's
+		// stop-the-world phases for about 2 ms, stalling every other
+		// goroutine of the server meanwhile (gctrace showed 1.6 and
+		// 3.2 ms pauses).
+		for b := c; len(b) > 0; {
+			n := min(len(b), hashSlice)
+			p.h.Write(b[:n])
+			b = b[n:]
+		}
 		var state []byte
 		var err error
 		if p.keepStates {
