@@ -146,8 +146,8 @@ func (c *upConn) parseHead(head []byte, r *http.Request, wire bool) (*upResp, bo
 		b := c.wbuf[:0]
 		for _, e := range ents {
 			switch {
-			case hopHeader(e.key):
-				continue
+			case hopHeader(e.key), e.key == "X-Cdn-Server", e.key == "X-Cdn-Policy":
+				continue // the proxy sets its own X-Cdn-* in their place
 			case e.key == "Date":
 				w.date = true
 			case e.key == "Content-Type":
