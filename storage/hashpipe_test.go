@@ -1,0 +1,52 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding"
+	"testing"
+)
+
+// The pipe's sum and its kept states equal those of hashing the same
+// chunks in order on one goroutine, chunks larger than a hash slice
+// included.
+func TestHashPipe_SameAsInline(t *testing.T) {
+	chunks := [][]byte{
+		bytes.Repeat([]byte{1}, 10),
+		bytes.Repeat([]byte{2}, 3*hashSlice+17),
+		{},
+		bytes.Repeat([]byte{3}, hashSlice),
+	}
+	p := newHashPipe(sha256.New(), true)
+	inline := sha256.New()
+	var want [][]byte
+	for i, c := range chunks {
+		if n := p.write(c); n != int64(i+1) {
+			t.Fatalf("write returned %d, want %d", n, i+1)
+		}
+		inline.Write(c)
+		st, err := inline.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, st)
+	}
+	// States may be taken in order, skipping some; each drops the older.
+	for _, n := range []int64{2, 4} {
+		got, err := p.stateAt(n)
+		if err != nil {
+			t.Fatalf("stateAt(%d): %v", n, err)
+		}
+		if !bytes.Equal(got, want[n-1]) {
+			t.Fatalf("state after chunk %d differs from hashing inline", n)
+		}
+	}
+	if _, err := p.stateAt(1); err == nil {
+		t.Fatal("stateAt(1) after stateAt(4) found a state that should be dropped")
+	}
+	p.close()
+	p.close() // a second close is harmless
+	if got, want := p.h.Sum(nil), inline.Sum(nil); !bytes.Equal(got, want) {
+		t.Fatalf("sum %x, want %x", got, want)
+	}
+}
