@@ -22,14 +22,14 @@ import (
 // a commit writes the queued chunks to bbolt. A commit takes every chunk
 // queued when it starts (at least a batch), so when the disk falls behind
 // the next commit is larger rather than the reader kept waiting. The
-// caller waits only when maxQueued bytes are queued while a commit runs:
+// caller waits only while a batch is queued behind a running commit:
 // memory stays at that plus the committing chunks, whatever the size.
 //
-// Measured with a 64 MiB curl -T on this project's 2-core machine: reading
-// and hashing on one goroutine took 67-72 ms before any storage, against
-// 44 ms for reading alone and 54-63 ms with the hash on its own goroutine,
-// and the storage commits, which took turns with the reader, then had the
-// reader as their bottleneck (docs/benchmarks.md, "Upload ingest").
+// Why the hash has a goroutine of its own: into a bare Go handler on this
+// project's 2-core machine, a 64 MiB curl -T took 44 ms to read, 67-72 ms
+// to read and hash on one goroutine, and 54-63 ms with the hash apart;
+// with reading and hashing on one goroutine, the commits waited for the
+// reader (docs/benchmarks.md, "Uploads, the latest changes").
 type ingest struct {
 	db *DB
 	hp *hashPipe // nil when the caller hashes
