@@ -52,6 +52,11 @@ type ImageConfig struct {
 	// MaxResizes caps resizes running at once, requests and precompute
 	// together; a request finding all taken gets 503. 0 means GOMAXPROCS.
 	MaxResizes int
+	// DecodeMemory caps the memory of the resizes running at once, by
+	// each image's estimate from its header (scaler.Info.DecodeBytes): a
+	// request that finds too little free gets 503, an image whose estimate
+	// is over the whole of it 422. 0 means scaler.DefaultDecodeBudget.
+	DecodeMemory int64
 	// MaxDynamicVariants caps the variants kept from ?w=N requests, oldest
 	// evicted first. 0 means DefaultMaxDynamicVariants.
 	MaxDynamicVariants int
@@ -99,6 +104,8 @@ func (c ImageConfig) Validate() error {
 		return &ConfigError{"max-pixels", "must not be negative (0: the default)"}
 	case c.MaxResizes < 0:
 		return &ConfigError{"max-resizes", "must not be negative (0: one per CPU)"}
+	case c.DecodeMemory < 0:
+		return &ConfigError{"decode-memory", "must not be negative (0: the default)"}
 	case c.MaxDynamicVariants < 0:
 		return &ConfigError{"max-dynamic-variants", "must not be negative (0: the default)"}
 	case c.AutoTarget < 0:
@@ -146,6 +153,7 @@ type imageService struct {
 	met     *imageMetrics
 	limits  scaler.Limits
 	limiter *scaler.Limiter
+	budget  *scaler.Budget
 	est     *scaler.Estimator
 	infos   *infoCache
 	flight  singleflight.Group
@@ -185,6 +193,7 @@ func newImageService(db *storage.DB, cfg ImageConfig, reg prometheus.Registerer,
 		met:      newImageMetrics(reg),
 		limits:   scaler.Limits{MaxPixels: cfg.MaxPixels},
 		limiter:  scaler.NewLimiter(cfg.MaxResizes),
+		budget:   scaler.NewBudget(cfg.DecodeMemory),
 		est:      scaler.NewEstimator(0),
 		infos:    newInfoCache(infoCacheSize),
 		jobs:     make(chan string, cfg.PrecomputeQueue),
@@ -338,7 +347,7 @@ func (s *imageService) variantFor(ctx context.Context, sha string, info scaler.I
 		// Evicted or freed since listed: the original still serves.
 		return storage.Variant{}, false, nil
 	}
-	v, err = s.resize(ctx, sha, want)
+	v, err = s.resize(ctx, sha, info, want)
 	return v, err == nil, err
 }
 

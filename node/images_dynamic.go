@@ -16,9 +16,9 @@ import (
 // with scaler.ErrBusy rather than queueing decodes of tens of megabytes.
 // ctx is not passed into the resize: once started it finishes and is kept,
 // whoever is still waiting.
-func (s *imageService) resize(ctx context.Context, sha string, width int) (storage.Variant, error) {
+func (s *imageService) resize(ctx context.Context, sha string, info scaler.Info, width int) (storage.Variant, error) {
 	ch := s.flight.DoChan(sha+"/"+strconv.Itoa(width), func() (any, error) {
-		return s.resizeOnce(sha, width)
+		return s.resizeOnce(sha, info, width)
 	})
 	select {
 	case res := <-ch:
@@ -34,7 +34,7 @@ func (s *imageService) resize(ctx context.Context, sha string, width int) (stora
 	}
 }
 
-func (s *imageService) resizeOnce(sha string, width int) (storage.Variant, error) {
+func (s *imageService) resizeOnce(sha string, info scaler.Info, width int) (storage.Variant, error) {
 	// A flight that ended between the caller's GetVariant and this one
 	// has stored the variant already.
 	if v, err := s.db.GetVariant(sha, width); err == nil {
@@ -44,6 +44,11 @@ func (s *imageService) resizeOnce(sha string, width int) (storage.Variant, error
 		return storage.Variant{}, scaler.ErrBusy
 	}
 	defer s.limiter.Release()
+	cost := info.DecodeBytes()
+	if err := s.budget.TryTake(cost); err != nil {
+		return storage.Variant{}, err
+	}
+	defer s.budget.Give(cost)
 	src, err := s.readBlob(sha)
 	if err != nil {
 		return storage.Variant{}, err

@@ -24,3 +24,13 @@ func ImageEstimate(n *Node, client string) scaler.Estimate {
 
 // KickImageSweep is what storage's OnAppend would call: sweep now.
 func KickImageSweep(n *Node) { n.images.kick() }
+
+// HoldDecodeMemory takes all but free bytes of n's decode budget.
+func HoldDecodeMemory(n *Node, free int64) (release func()) {
+	b := n.images.budget
+	held := b.Total() - b.InUse() - free
+	if err := b.TryTake(held); err != nil {
+		panic(err)
+	}
+	return func() { b.Give(held) }
+}

@@ -84,6 +84,14 @@ func (s *imageService) precompute(sha string) {
 		return
 	}
 	defer s.limiter.Release()
+	cost := info.DecodeBytes()
+	if err := s.budget.Take(s.ctx, cost); err != nil {
+		if errors.Is(err, scaler.ErrOverBudget) {
+			s.precomputeFailed(sha, err)
+		}
+		return
+	}
+	defer s.budget.Give(cost)
 	src, err := s.readBlob(sha)
 	if err != nil {
 		if !errIsNotFound(err) {

@@ -25,6 +25,7 @@ const (
 	reasonCorrupt      = "corrupt"
 	reasonOutputTooBig = "output_too_large"
 	reasonBusy         = "busy"
+	reasonOverBudget   = "over_decode_memory"
 )
 
 var errBadWidth = errStatus(http.StatusBadRequest,
@@ -63,6 +64,8 @@ func (s *imageService) reject(err error) error {
 	case errors.Is(err, scaler.ErrNotImage):
 		status, reason, msg = http.StatusUnsupportedMediaType, reasonNotImage,
 			"not an image this server resizes (JPEG, PNG, GIF, WebP); fetch it without ?w="
+	case errors.Is(err, scaler.ErrOverBudget):
+		reason, msg = reasonOverBudget, "image needs more memory to resize than this server allows (--decode-memory); fetch it without ?w="
 	case errors.Is(err, scaler.ErrTooManyPixels):
 		reason, msg = reasonTooManyPx, fmt.Sprintf("image over this server's limit of %d pixels (--max-pixels); fetch it without ?w=", s.cfg.MaxPixels)
 	case errors.Is(err, scaler.ErrTooManyFrames):
@@ -85,7 +88,7 @@ func (s *imageService) reject(err error) error {
 // isContentError reports an error that is a fact about the image bytes,
 // so the same bytes will fail the same way: worth remembering.
 func isContentError(err error) bool {
-	for _, e := range []error{scaler.ErrNotImage, scaler.ErrTooManyPixels, scaler.ErrTooManyFrames,
+	for _, e := range []error{scaler.ErrNotImage, scaler.ErrTooManyPixels, scaler.ErrTooManyFrames, scaler.ErrOverBudget,
 		scaler.ErrTooLarge, scaler.ErrTruncated, scaler.ErrCorrupt} {
 		if errors.Is(err, e) {
 			return true

@@ -476,6 +476,52 @@ func TestImages_Busy(t *testing.T) {
 	}
 }
 
+// TestImages_DecodeMemory: a resize takes its image's estimated decode
+// memory from the server's budget. Short of it a request gets 503 and
+// waits for nothing; an image over the whole budget is refused (422) and
+// is not precomputed either, while the original still serves.
+func TestImages_DecodeMemory(t *testing.T) {
+	t.Run("Busy", func(t *testing.T) {
+		n := startNode(t, func(c *node.Config) { c.Images.Scale = node.ScaleDynamic })
+		putObject(t, n, "a.jpg", photo(), "image/jpeg")
+		url := n.URL() + "/v1/objects/a.jpg?w=300"
+		release := node.HoldDecodeMemory(n, 1000)
+		a := do(t, "GET", url, nil)
+		errorOf(t, a, http.StatusServiceUnavailable)
+		if a.header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+		release()
+		if img, _ := getImage(t, url); img.Bounds().Dx() != 300 {
+			t.Fatal("not served once the memory was free")
+		}
+	})
+	t.Run("OverBudget", func(t *testing.T) {
+		n := startNode(t, func(c *node.Config) { c.Images.DecodeMemory = 100_000 })
+		putObject(t, n, "a.jpg", photo(), "image/jpeg")
+		url := n.URL() + "/v1/objects/a.jpg"
+		// The upload's precompute gives up on it.
+		for deadline := time.Now().Add(10 * time.Second); metric(t, n, "metacdn_image_precompute_failures_total") < 1; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("precompute did not refuse the image")
+			}
+		}
+		msg := errorOf(t, do(t, "GET", url+"?w=300", nil), http.StatusUnprocessableEntity)
+		if !strings.Contains(msg, "decode-memory") {
+			t.Fatalf("message %q does not name the setting", msg)
+		}
+		if a := do(t, "GET", url, nil); a.status != 200 || !bytes.Equal(a.body, photo()) {
+			t.Fatalf("plain GET status=%d", a.status)
+		}
+		if vl := listVariants(t, n, "a.jpg"); len(vl.Variants) != 0 {
+			t.Fatalf("variants %+v precomputed over the budget", vl.Variants)
+		}
+		if got := metric(t, n, `metacdn_image_rejections_total{reason="over_decode_memory"}`); got != 1 {
+			t.Fatalf("over_decode_memory rejections %v, want 1", got)
+		}
+	})
+}
+
 func TestImages_EvictsDynamic(t *testing.T) {
 	n := startNode(t, func(c *node.Config) {
 		c.Images.MaxDynamicVariants = 2

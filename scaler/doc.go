@@ -14,7 +14,10 @@
 // ErrTruncated, garbage ErrNotImage or ErrCorrupt, a progressive JPEG of
 // more than 100 scans (each scan walks the whole image) ErrCorrupt, and
 // oversized output ErrOutputTooLarge, stopping the encoder as it crosses
-// the cap.
+// the cap. Probe's Info also estimates what the decode will take
+// (Info.DecodeBytes, from the format, the JPEG's sampling and whether it is
+// progressive), and a Budget caps the sum over the decodes running at once,
+// beside the Limiter's count of them.
 //
 // # Resizing
 //

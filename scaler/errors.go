@@ -43,4 +43,8 @@ var (
 	// ErrBusy is returned by Limiter.Do when every slot is taken; callers
 	// answer 503.
 	ErrBusy = errors.New("scaler: too many resizes in progress")
+
+	// ErrOverBudget is returned by a Budget asked for more memory than it
+	// holds in all: the image is too costly to decode on this server.
+	ErrOverBudget = errors.New("scaler: image needs more memory to decode than the budget")
 )

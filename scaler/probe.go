@@ -35,6 +35,11 @@ type Info struct {
 	// orientation applied: for 5-8, a quarter turn, they are the stored
 	// height and width. Resize's widths count displayed pixels too.
 	Orientation int
+
+	// Progressive is true for a progressive JPEG, whose decode holds the
+	// whole frame's coefficients (see DecodeBytes).
+	Progressive bool
+	jpegPlanes  float64 // bytes per pixel of a JPEG's planes; 0 if unknown
 }
 
 // stored returns the dimensions of the pixels as encoded.
@@ -97,6 +102,9 @@ func (l Limits) Probe(r io.Reader) (Info, error) {
 		// The EXIF segment precedes the frame header, so DecodeConfig has
 		// already read it.
 		info.Orientation = jpegOrientation(rec.Bytes())
+		if prog, planes, ok := jpegFrame(rec.Bytes()); ok {
+			info.Progressive, info.jpegPlanes = prog, planes
+		}
 		if swapsAxes(info.Orientation) {
 			info.Width, info.Height = info.Height, info.Width
 		}

@@ -81,6 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&widths, "widths", joinInts(cfg.Images.Widths), "image widths precomputed at upload, comma-separated")
 	fs.Int64Var(&cfg.Images.MaxPixels, "max-pixels", cfg.Images.MaxPixels, "refuse (422) to resize images of more `PIXELS` (width*height, read from the header before decoding)")
 	fs.IntVar(&cfg.Images.MaxResizes, "max-resizes", cfg.Images.MaxResizes, "image resizes running at once; more get 503 with Retry-After (0: one per CPU)")
+	fs.Int64Var(&cfg.Images.DecodeMemory, "decode-memory", cfg.Images.DecodeMemory, "memory in `BYTES` the image resizes running at once may take, by each image's estimate from its header; 503 when short, 422 for an image over all of it (0: 1 GiB)")
 	fs.IntVar(&cfg.Images.MaxDynamicVariants, "max-dynamic-variants", cfg.Images.MaxDynamicVariants, "image variants made on request to keep; the oldest go first")
 	fs.DurationVar(&cfg.Images.AutoTarget, "auto-target", cfg.Images.AutoTarget, "?w=auto picks the widest image that reaches the client within this `DURATION` at its link rate")
 	fs.StringVar(&logLevel, "log-level", logLevel, "debug, info, warn or error")
