@@ -32,6 +32,9 @@ func (e Encoding) AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(size))
 		return proto.MarshalOptions{}.MarshalAppend(b, m)
 	case JSON:
+		if u, ok := m.(*UploadRequest); ok && len(u.Content) > 0 {
+			return appendUploadJSON(b, u)
+		}
 		msg, err := e.Marshal(m)
 		if err != nil {
 			return b, err

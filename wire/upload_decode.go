@@ -150,10 +150,11 @@ func decodeMetadataEntry(b []byte, m *UploadRequest) error {
 // UploadReader reads the messages of an upload stream (see stream.go for
 // the framing).
 type UploadReader struct {
-	enc   Encoding
-	r     *bufio.Reader
-	limit int64
-	buf   []byte
+	enc     Encoding
+	r       *bufio.Reader
+	limit   int64
+	buf     []byte
+	content []byte // JSON: the decoded content of the last message
 }
 
 // NewUploadReader reads a stream in enc from r; no message may be over
@@ -180,7 +181,8 @@ func (u *UploadReader) Next(m *UploadRequest) error {
 		if u.buf, err = readLine(u.r, u.limit, u.buf[:0]); err != nil {
 			return err
 		}
-		return u.enc.Unmarshal(u.buf, m)
+		u.content, err = decodeUploadJSON(u.buf, m, u.content)
+		return err
 	}
 	return ErrUnknownEncoding
 }
