@@ -109,15 +109,21 @@ func (r *rawIO) write(fd uintptr) bool {
 func (r *rawIO) Write(p []byte) (int, error) {
 	r.p, r.n, r.errno = p, 0, 0
 	err := r.rc.Write(r.writeFn)
-	n := r.n
 	r.p = nil
+	return r.result("write", err)
+}
+
+// result is what a call returns once RawConn has run its function: the
+// bytes moved, and RawConn's own error (a deadline, a closed connection)
+// or the system call's.
+func (r *rawIO) result(op string, err error) (int, error) {
 	if err != nil {
-		return n, err
+		return r.n, err
 	}
 	if r.errno != 0 {
-		return n, &net.OpError{Op: "write", Net: "tcp", Err: r.errno}
+		return r.n, &net.OpError{Op: op, Net: "tcp", Err: r.errno}
 	}
-	return n, nil
+	return r.n, nil
 }
 
 // writev writes r.iov, dropping what went out, until all has.
@@ -161,13 +167,6 @@ func (r *rawIO) Writev(a, b []byte) (int, error) {
 	}
 	r.iov, r.n, r.errno = r.iovArr[:k], 0, 0
 	err := r.rc.Write(r.writevFn)
-	n := r.n
 	r.iov, r.iovArr = nil, [2]syscall.Iovec{}
-	if err != nil {
-		return n, err
-	}
-	if r.errno != 0 {
-		return n, &net.OpError{Op: "writev", Net: "tcp", Err: r.errno}
-	}
-	return n, nil
+	return r.result("writev", err)
 }
