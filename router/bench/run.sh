@@ -238,9 +238,10 @@ echo "- $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null ||
 echo "- wrk -t$THREADS, $DURATION per run, $ROUNDS rounds interleaved, medians shown; wrk, nginx (worker_processes $NGINX_WORKERS), the proxy and the server share the $cores cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "- CPU us/req: user+system CPU time of the server (direct), of nginx (master and workers) or of the proxy (base: the proxy at BASE_REV) during the -c$CONNS run, per request"
+echo "- vs nginx: the median over rounds of req/s against nginx's in the same round (runs of one round are seconds apart, so this moves less with the load than the ratio of medians)"
 echo
-echo "| object | via | req/s at -c$CONNS | vs direct | CPU us/req | p50 at -c1 (ms) | added p50 (ms) |"
-echo "|---|---|---:|---:|---:|---:|---:|"
+echo "| object | via | req/s at -c$CONNS | vs direct | vs nginx | CPU us/req | p50 at -c1 (ms) | added p50 (ms) |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 for n in "${names[@]}"; do
   drps=$(median <"$tmp/rps.direct.$n")
   dlat=$(median <"$tmp/lat.direct.$n")
@@ -248,7 +249,8 @@ for n in "${names[@]}"; do
     rps=$(median <"$tmp/rps.$w.$n")
     lat=$(median <"$tmp/lat.$w.$n")
     cpu=$(median <"$tmp/cpu.$w.$n")
-    awk -v n="$n" -v w="$w" -v r="$rps" -v d="$drps" -v l="$lat" -v dl="$dlat" -v c="$cpu" \
-      'BEGIN {printf "| %s | %s | %.0f | %.2fx | %.1f | %.3f | %+.3f |\n", n, w, r, r / d, c, l, l - dl}'
+    vsn=$(paste "$tmp/rps.$w.$n" "$tmp/rps.nginx.$n" | awk '{print $1 / $2}' | median)
+    awk -v n="$n" -v w="$w" -v r="$rps" -v d="$drps" -v l="$lat" -v dl="$dlat" -v c="$cpu" -v vn="$vsn" \
+      'BEGIN {printf "| %s | %s | %.0f | %.2fx | %.2fx | %.1f | %.3f | %+.3f |\n", n, w, r, r / d, vn, c, l, l - dl}'
   done
 done
