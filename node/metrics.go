@@ -117,15 +117,28 @@ var (
 	descFileBytes = prometheus.NewDesc("metacdn_db_file_bytes", "Size of the bbolt file.", nil, nil)
 	descVariants  = prometheus.NewDesc("metacdn_image_variants", "Image variants stored.", nil, nil)
 	descUploads   = prometheus.NewDesc("metacdn_upload_sessions", "Open resumable upload sessions.", nil, nil)
+
+	descSpill      = prometheus.NewDesc("metacdn_db_commit_spill_seconds_total", "Time bbolt commits spent copying values into pages.", nil, nil)
+	descWrite      = prometheus.NewDesc("metacdn_db_commit_write_seconds_total", "Time bbolt commits spent writing pages and syncing them to disk.", nil, nil)
+	descPageWrites = prometheus.NewDesc("metacdn_db_page_writes_total", "Page writes bbolt commits made.", nil, nil)
+	descFreeBytes  = prometheus.NewDesc("metacdn_db_free_bytes", "Bytes of free pages in the bbolt file, for later writes to reuse.", nil, nil)
+	descOpenReads  = prometheus.NewDesc("metacdn_db_open_read_transactions", "Read transactions open now.", nil, nil)
 )
 
 func (c *storageCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descObjects, descBlobs, descBlobBytes, descFileBytes, descVariants, descUploads} {
+	for _, d := range []*prometheus.Desc{descObjects, descBlobs, descBlobBytes, descFileBytes, descVariants, descUploads,
+		descSpill, descWrite, descPageWrites, descFreeBytes, descOpenReads} {
 		ch <- d
 	}
 }
 
 func (c *storageCollector) Collect(ch chan<- prometheus.Metric) {
+	cs := c.db.CommitStats()
+	ch <- prometheus.MustNewConstMetric(descSpill, prometheus.CounterValue, cs.SpillSeconds)
+	ch <- prometheus.MustNewConstMetric(descWrite, prometheus.CounterValue, cs.WriteSeconds)
+	ch <- prometheus.MustNewConstMetric(descPageWrites, prometheus.CounterValue, float64(cs.PageWrites))
+	ch <- prometheus.MustNewConstMetric(descFreeBytes, prometheus.GaugeValue, float64(cs.FreeBytes))
+	ch <- prometheus.MustNewConstMetric(descOpenReads, prometheus.GaugeValue, float64(cs.OpenReads))
 	s, err := c.db.Stats()
 	if err != nil {
 		return

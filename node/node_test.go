@@ -266,9 +266,15 @@ func TestNode_HealthzMetrics(t *testing.T) {
 	}
 	do(t, "PUT", n.URL()+"/v1/objects/m", strings.NewReader("metrics"))
 	a := do(t, "GET", n.URL()+"/metrics", nil)
-	for _, want := range []string{"metacdn_http_requests_total", "metacdn_objects 1", "go_goroutines"} {
+	for _, want := range []string{"metacdn_http_requests_total", "metacdn_objects 1", "go_goroutines", "metacdn_db_free_bytes"} {
 		if !bytes.Contains(a.body, []byte(want)) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// The PUT committed: bbolt's commit counters have moved.
+	for _, series := range []string{"metacdn_db_commit_write_seconds_total", "metacdn_db_page_writes_total"} {
+		if v := metric(t, n, series); v <= 0 {
+			t.Errorf("%s = %v after a PUT, want above 0", series, v)
 		}
 	}
 }

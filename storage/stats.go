@@ -99,3 +99,26 @@ func isTombstone(v []byte) (bool, error) {
 	}
 	return deleted, nil
 }
+
+// CommitStats are bbolt's running totals, for metrics: the time commits
+// spent copying values into pages (spill) and writing the pages out with
+// their fdatasyncs (write), the page writes made, the bytes of free pages
+// a commit may reuse, and the read transactions open now.
+type CommitStats struct {
+	SpillSeconds, WriteSeconds float64
+	PageWrites                 int64
+	FreeBytes                  int64
+	OpenReads                  int64
+}
+
+// CommitStats reads bbolt's counters; it takes no transaction.
+func (db *DB) CommitStats() CommitStats {
+	st := db.bolt.Stats()
+	return CommitStats{
+		SpillSeconds: st.TxStats.GetSpillTime().Seconds(),
+		WriteSeconds: st.TxStats.GetWriteTime().Seconds(),
+		PageWrites:   st.TxStats.GetWrite(),
+		FreeBytes:    int64(st.FreeAlloc),
+		OpenReads:    int64(st.OpenTxN),
+	}
+}
