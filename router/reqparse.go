@@ -16,7 +16,7 @@ type leanReq struct {
 	// client's address appended.
 	fwd   []byte
 	ua    bool    // the client sent a User-Agent
-	rng   bool    // the client sent a Range
+	rng   bool    // the client sent a Range (a non-empty first one)
 	built bool    // r.Header was filled from fwd, and is what counts now
 	rk    ranking // the connection's own, for one request at a time
 }
@@ -159,6 +159,7 @@ func (c *leanConn) fillLean(ents []*upLine) {
 	lr := &c.lr
 	fwd := lr.fwd[:0]
 	lr.ua, lr.rng, lr.built = false, false, false
+	ranges := 0
 	xff, nx := c.xff[:0], 0
 	for _, e := range ents {
 		switch {
@@ -174,7 +175,9 @@ func (c *leanConn) fillLean(ents []*upLine) {
 		case e.key == "User-Agent":
 			lr.ua = true
 		case e.key == "Range":
-			lr.rng = true
+			// As r.Header.Get("Range") != "": the first line counts.
+			lr.rng = lr.rng || ranges == 0 && e.vals[0] != ""
+			ranges++
 		}
 		fwd = append(fwd, e.wire...)
 	}
