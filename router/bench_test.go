@@ -92,40 +92,29 @@ func BenchmarkLeanPath(b *testing.B) {
 		"Last-Modified: Wed, 25 Nov 2026 19:08:27 GMT\r\nDate: Wed, 25 Nov 2026 19:09:34 GMT\r\n\r\n")
 	ans = append(ans, body...)
 	health := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	ln := listenLocal(b)
-	b.Cleanup(func() { ln.Close() })
-	go func() {
+	ln := serveConns(b, func(nc net.Conn) {
+		buf := make([]byte, 8<<10)
+		n := 0
 		for {
-			nc, err := ln.Accept()
-			if err != nil {
+			i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+			if i < 0 {
+				m, err := nc.Read(buf[n:])
+				if err != nil {
+					return
+				}
+				n += m
+				continue
+			}
+			out := ans
+			if bytes.Contains(buf[:i], []byte("/healthz")) {
+				out = health
+			}
+			if _, err := nc.Write(out); err != nil {
 				return
 			}
-			go func() {
-				defer nc.Close()
-				buf := make([]byte, 8<<10)
-				n := 0
-				for {
-					i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-					if i < 0 {
-						m, err := nc.Read(buf[n:])
-						if err != nil {
-							return
-						}
-						n += m
-						continue
-					}
-					out := ans
-					if bytes.Contains(buf[:i], []byte("/healthz")) {
-						out = health
-					}
-					if _, err := nc.Write(out); err != nil {
-						return
-					}
-					n = copy(buf, buf[i+4:n])
-				}
-			}()
+			n = copy(buf, buf[i+4:n])
 		}
-	}()
+	})
 	cfg := testConfig("http://127.0.0.1:1")
 	cfg.Seeds = nil
 	cfg.Static = []StaticServer{{ID: "a", URL: "http://" + ln.Addr().String(), Provider: "p"}}

@@ -15,40 +15,28 @@ import (
 // sorted, as its body; the answer carries hop-by-hop headers and an
 // X-Cdn-Server of its own, which the proxy must not pass on.
 func headerServer(t *testing.T) net.Listener {
-	ln := listenLocal(t)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return serveConns(t, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
 		for {
-			nc, err := ln.Accept()
+			r, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer nc.Close()
-				br := bufio.NewReader(nc)
-				for {
-					r, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					var lines []string
-					for k, vv := range r.Header {
-						for _, v := range vv {
-							lines = append(lines, k+": "+v)
-						}
-					}
-					sort.Strings(lines)
-					body := strings.Join(lines, "\n")
-					extra := "Keep-Alive: timeout=5\r\nConnection: keep-alive\r\n"
-					if r.URL.Path == "/named" {
-						extra = "Connection: X-Gone, keep-alive\r\nX-Gone: 1\r\n"
-					}
-					fmt.Fprintf(nc, "HTTP/1.1 200 OK\r\n%sX-Srv: 1\r\nX-Cdn-Server: upstream\r\nProxy-Authenticate: Basic\r\nContent-Length: %d\r\n\r\n%s", extra, len(body), body)
+			var lines []string
+			for k, vv := range r.Header {
+				for _, v := range vv {
+					lines = append(lines, k+": "+v)
 				}
-			}()
+			}
+			sort.Strings(lines)
+			body := strings.Join(lines, "\n")
+			extra := "Keep-Alive: timeout=5\r\nConnection: keep-alive\r\n"
+			if r.URL.Path == "/named" {
+				extra = "Connection: X-Gone, keep-alive\r\nX-Gone: 1\r\n"
+			}
+			fmt.Fprintf(nc, "HTTP/1.1 200 OK\r\n%sX-Srv: 1\r\nX-Cdn-Server: upstream\r\nProxy-Authenticate: Basic\r\nContent-Length: %d\r\n\r\n%s", extra, len(body), body)
 		}
-	}()
-	return ln
+	})
 }
 
 // TestProxy_Headers checks what the proxy passes on each way: hop-by-hop
