@@ -24,7 +24,7 @@ type rawIO struct {
 
 	// The closures are made once per connection: passing a fresh one to
 	// RawConn on every call would allocate.
-	readFn, writeFn, writevFn func(fd uintptr) bool
+	readFn, writevFn func(fd uintptr) bool
 
 	p      []byte
 	iov    []syscall.Iovec
@@ -46,7 +46,6 @@ func newRawIO(nc net.Conn) *rawIO {
 	}
 	r := &rawIO{rc: rc}
 	r.readFn = r.read
-	r.writeFn = r.write
 	r.writevFn = r.writev
 	return r
 }
@@ -85,33 +84,8 @@ func (r *rawIO) Read(p []byte) (int, error) {
 	return r.n, nil
 }
 
-// write writes as much of r.p as the socket takes; it returns false to
-// wait for room while some is left.
-func (r *rawIO) write(fd uintptr) bool {
-	for len(r.p) > 0 {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.p))), uintptr(len(r.p)))
-		switch e {
-		case 0:
-			r.n += int(n)
-			r.p = r.p[n:]
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return false
-		default:
-			r.errno = e
-			return true
-		}
-	}
-	return true
-}
-
 // Write writes all of p, as net.Conn's Write does.
-func (r *rawIO) Write(p []byte) (int, error) {
-	r.p, r.n, r.errno = p, 0, 0
-	err := r.rc.Write(r.writeFn)
-	r.p = nil
-	return r.result("write", err)
-}
+func (r *rawIO) Write(p []byte) (int, error) { return r.Writev(p, nil) }
 
 // result is what a call returns once RawConn has run its function: the
 // bytes moved, and RawConn's own error (a deadline, a closed connection)
