@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"strings"
@@ -140,16 +141,17 @@ const streamIdle = 2 * time.Minute
 // request and returns the stored object. The final message carries the
 // whole file's digest: fh's, or else hashed as the bytes go.
 func (u *Uploader) stream(ctx context.Context, id string, f UploadFile, fh *fileHash, offset, chunk int64) (*wire.Object, error) {
-	h := sha256.New()
-	if fh != nil {
-		if _, err := f.Body.Seek(offset, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("seek %s: %w", f.Key, err)
-		}
-	} else {
-		// Hash what the server already has, then the rest as it goes.
-		if _, err := f.Body.Seek(0, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("seek %s: %w", f.Key, err)
-		}
+	// Without fh, hash what the server already has, then the rest as it
+	// goes.
+	var h hash.Hash
+	from := offset
+	if fh == nil {
+		h, from = sha256.New(), 0
+	}
+	if _, err := f.Body.Seek(from, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("seek %s: %w", f.Key, err)
+	}
+	if h != nil {
 		if _, err := io.CopyN(h, f.Body, offset); err != nil {
 			return nil, fmt.Errorf("read %s: %w", f.Key, err)
 		}
