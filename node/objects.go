@@ -54,6 +54,7 @@ func (n *Node) handlePut(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	body := n.idleBody(w, r)
+	defer body.Close()
 	if n.cfg.MaxObjectSize > 0 {
 		body = http.MaxBytesReader(w, body, n.cfg.MaxObjectSize)
 	}

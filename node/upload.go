@@ -22,7 +22,9 @@ func (n *Node) handleUpload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req wire.UploadRequest
-	if err := enc.ReadMessage(n.idleBody(w, r), n.cfg.MaxMessageBytes, &req); err != nil {
+	body := n.idleBody(w, r)
+	defer body.Close()
+	if err := enc.ReadMessage(body, n.cfg.MaxMessageBytes, &req); err != nil {
 		return bodyError(err)
 	}
 	if req.Final && !isHexSHA256(req.Sha256) {

@@ -33,7 +33,9 @@ func (n *Node) handleUploadStream(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	defer sw.Close()
-	msgs := wire.NewUploadReader(enc, bufio.NewReaderSize(n.idleBody(w, r), 64<<10), n.cfg.MaxMessageBytes)
+	body := n.idleBody(w, r)
+	defer body.Close()
+	msgs := wire.NewUploadReader(enc, bufio.NewReaderSize(body, 64<<10), n.cfg.MaxMessageBytes)
 	var req wire.UploadRequest
 	for {
 		err := msgs.Next(&req)
