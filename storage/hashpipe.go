@@ -83,6 +83,13 @@ func (p *hashPipe) write(c []byte) int64 {
 	return p.written
 }
 
+// hashedCount is how many chunks are hashed.
+func (p *hashPipe) hashedCount() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
 // wait returns once chunk n and those before it are hashed.
 func (p *hashPipe) wait(n int64) {
 	p.mu.Lock()
