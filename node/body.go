@@ -18,7 +18,7 @@ import (
 // bulkLowat of them have come instead of for every segment. Over
 // loopback a 64 MiB curl -T woke a bare reader about 1,000 times, 200
 // with the mark, and took 7-11 ms of its CPU instead of 19-28 (see
-// docs/benchmarks.md, "Uploads, the latest changes").
+// docs/benchmarks.md, "Uploads: bodies read in bulk").
 func (n *Node) idleBody(w http.ResponseWriter, r *http.Request) io.ReadCloser {
 	idle := n.cfg.BodyIdleTimeout
 	if idle <= 0 {
