@@ -13,7 +13,7 @@
 # removed on exit. Knobs (environment):
 #
 #   DURATION=10s  THREADS=1  CONNS=32  ROUNDS=3   wrk settings and rounds
-#   UPLOAD_RUNS=5  UPLOAD_MIB=64                  ingest runs and size
+#   UPLOAD_RUNS=9  UPLOAD_MIB=64                  ingest runs and size
 #   NGINX_WORKERS=2                               nginx worker_processes
 #   SERVER_LOG_LEVEL=warn                         the server's --log-level
 #   SKIP_GET=1 / SKIP_UPLOAD=1                    run one half only
@@ -28,7 +28,7 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-1}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-3}
-UPLOAD_RUNS=${UPLOAD_RUNS:-5}
+UPLOAD_RUNS=${UPLOAD_RUNS:-9}
 UPLOAD_MIB=${UPLOAD_MIB:-64}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
 SERVER_LOG_LEVEL=${SERVER_LOG_LEVEL:-warn}
