@@ -16,8 +16,8 @@ import (
 // A large body of known length is read in bulk: the socket's low-water
 // mark (SO_RCVLOWAT) makes a read that waits for bytes wake once
 // bulkLowat of them have come instead of for every segment. Over
-// loopback a 64 MiB curl -T woke a bare reader about 1,000 times, 200
-// with the mark, and took 7-11 ms of its CPU instead of 19-28 (see
+// loopback a 64 MiB curl -T woke a bare reader 780-1,380 times, 170-230
+// with the mark, and took 7-11 ms of its CPU instead of 19-30 (see
 // docs/benchmarks.md, "Uploads: bodies read in bulk").
 func (n *Node) idleBody(w http.ResponseWriter, r *http.Request) io.ReadCloser {
 	idle := n.cfg.BodyIdleTimeout
