@@ -42,6 +42,7 @@ done
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+. bench/lib.sh
 command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
 
 tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/metacdn-ab.XXXXXX")
@@ -51,13 +52,7 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 fi
 pids=()
 cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
+  stop_all
   rm -rf "$tmp"
   rm -f "$big"
 }
@@ -70,39 +65,19 @@ if [ -z "$upload" ]; then
   upload=$tmp/upload
 fi
 
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  echo "no free port" >&2
-  return 1
-}
-
 ports=()
 for i in "${!servers[@]}"; do
   port=$(free_port)
   "${servers[$i]}" --id "ab$i" --listen "127.0.0.1:$port" --data "$tmp/data$i" --log-level warn 2>"$tmp/server$i.log" &
   pids+=($!)
   ports+=("$port")
-  for _ in $(seq 200); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
-    sleep 0.05
-  done
+  wait_http "http://127.0.0.1:$port/healthz"
 done
 
 client_files=("$upload")
-for prog in curl dd; do
-  p=$(command -v "$prog")
-  client_files+=("$p")
-  while read -r lib; do
-    client_files+=("$lib")
-  done < <(ldd "$p" 2>/dev/null | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
-done
+while read -r f; do
+  client_files+=("$f")
+done < <(client_programs)
 drop_caches() {
   if [ -w /proc/sys/vm/drop_caches ]; then
     sync

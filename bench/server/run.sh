@@ -35,6 +35,7 @@ SERVER_LOG_LEVEL=${SERVER_LOG_LEVEL:-warn}
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+. bench/lib.sh
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -55,13 +56,7 @@ tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/metacdn-bench.XXXXXX")
 chmod 755 "$tmp"
 pids=()
 cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
+  stop_all
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -69,41 +64,8 @@ trap 'exit 130' INT TERM
 
 log() { echo "$*" >&2; }
 
-# free_port prints a loopback port nothing listens on.
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  echo "no free port" >&2
-  return 1
-}
-
-# wait_http URL waits until URL answers 2xx, for 10 s at most.
-wait_http() {
-  for _ in $(seq 200); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "$1 did not come up" >&2
-  return 1
-}
-
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 minimum() { sort -g | head -1; }
 maximum() { sort -g | tail -1; }
-
-# to_ms converts wrk's latency (850.00us, 1.23ms, 1.01s, 2.00m) to ms.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-    printf "%.3f", n }'
-}
 
 # cpu_ticks PID... prints the user+system CPU clock ticks the processes
 # and their children (nginx's workers) have used.
@@ -281,13 +243,9 @@ drop_caches() {
   fi
 }
 client_files=("$tmp/bin/upload")
-for prog in curl dd; do
-  p=$(command -v "$prog")
-  client_files+=("$p")
-  while read -r lib; do
-    client_files+=("$lib")
-  done < <(ldd "$p" 2>/dev/null | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
-done
+while read -r f; do
+  client_files+=("$f")
+done < <(client_programs)
 
 if [ -z "${SKIP_UPLOAD:-}" ]; then
   log "uploads: $UPLOAD_RUNS runs of $UPLOAD_MIB MiB each"

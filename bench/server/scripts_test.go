@@ -12,7 +12,7 @@ func TestScripts_Parse(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the scripts need bash: %v", err)
 	}
-	for _, script := range []string{"run.sh", "ab.sh"} {
+	for _, script := range []string{"run.sh", "ab.sh", "../lib.sh", "../../router/bench/run.sh"} {
 		if out, err := exec.Command(bash, "-n", script).CombinedOutput(); err != nil {
 			t.Errorf("bash -n %s: %v\n%s", script, err, out)
 		}
