@@ -6,16 +6,22 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"metacdn/fixtures"
 	"metacdn/node"
 	"metacdn/wire"
 )
@@ -285,13 +291,45 @@ func TestNode_HealthzMetrics(t *testing.T) {
 // TestNode_BulkBodyKeepAlive sends bodies read in bulk (see idleBody)
 // trickled in pieces whose end falls anywhere, then another request on
 // the same connection: a low-water mark left above what the socket still
-// gets would hold a read until its deadline.
+// gets would hold a read until its deadline. Over HTTPS too (HTTP/1.1),
+// where TLS buffers records above the socket.
 func TestNode_BulkBodyKeepAlive(t *testing.T) {
-	n := startNode(t)
-	conn, err := net.Dial("tcp", n.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Run("HTTP", func(t *testing.T) {
+		n := startNode(t)
+		conn, err := net.Dial("tcp", n.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		bulkBodies(t, n, conn)
+	})
+	t.Run("HTTPS", func(t *testing.T) {
+		dir := t.TempDir()
+		if out, err := exec.Command(fixtures.Binary(t, "certs"), "--out", dir, "n1").CombinedOutput(); err != nil {
+			t.Fatalf("certs: %v\n%s", err, out)
+		}
+		n := startNode(t, func(c *node.Config) {
+			c.TLS = true
+			c.TLSCert = filepath.Join(dir, "n1.pem")
+			c.TLSKey = filepath.Join(dir, "n1-key.pem")
+			c.TLSCA = filepath.Join(dir, "ca.pem")
+		})
+		ca, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(ca)
+		conn, err := tls.Dial("tcp", n.Addr().String(), &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bulkBodies(t, n, conn)
+	})
+}
+
+// bulkBodies PUTs bodies of odd sizes over conn, each followed by a GET of
+// it on the same connection.
+func bulkBodies(t *testing.T, n *node.Node, conn net.Conn) {
 	defer conn.Close()
 	br := bufio.NewReader(conn)
 	roundTrip := func(req *http.Request) *http.Response {
