@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strings"
 	"sync"
 
@@ -87,11 +88,29 @@ func (s *streamBody) readContent(p []byte) (int, error) {
 	if s.hash == nil {
 		s.h.Write(p[:n])
 	}
-	s.off += int64(n)
-	s.left -= int64(n)
+	return n, s.contentSent(int64(n), err)
+}
+
+// fileContent returns the file and how many content bytes of the current
+// message are next, when they may go from the file to the socket without
+// passing through the stream (sendfile): the file is an *os.File and is
+// hashed apart. Otherwise it returns nil.
+func (s *streamBody) fileContent() (*os.File, int64) {
+	f, ok := s.f.Body.(*os.File)
+	if !ok || s.hash == nil || len(s.head) > 0 || s.left == 0 {
+		return nil, 0
+	}
+	return f, s.left
+}
+
+// contentSent accounts for n content bytes gone from the file, and err
+// from reading them.
+func (s *streamBody) contentSent(n int64, err error) error {
+	s.off += n
+	s.left -= n
 	if err != nil {
 		s.err = fmt.Errorf("read %s: %w", s.f.Key, err)
-		return n, s.err
+		return s.err
 	}
 	if s.left == 0 && s.final {
 		// The digest is known only now; its field has the placeholder's
@@ -99,16 +118,16 @@ func (s *streamBody) readContent(p []byte) (int, error) {
 		sum, err := s.digest()
 		if err != nil {
 			s.err = err
-			return n, err
+			return err
 		}
 		_, tail, err := wire.UploadFrame(s.message(0, sum), 0)
 		if err != nil || len(tail) != len(s.tail) {
 			s.err = errors.New("final message changed size")
-			return n, s.err
+			return s.err
 		}
 		s.tail = tail
 	}
-	return n, nil
+	return nil
 }
 
 // next starts the message at s.off.
