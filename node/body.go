@@ -43,6 +43,14 @@ func (n *Node) idleBody(w http.ResponseWriter, r *http.Request) io.ReadCloser {
 // will still get would leave the read waiting for its deadline.
 const bulkLowat = 1 << 20
 
+// lowatPatience is how long a read may wait for the mark. A sender of 50
+// MB/s fills it sooner; a slower one would keep the reader asleep while
+// its bytes come in, past the idle deadline for a client sending under a
+// megabyte a minute. So a read that waits longer drops the mark (the
+// kernel then wakes it for the bytes already there), and the rest of the
+// body is read without one.
+const lowatPatience = 20 * time.Millisecond
+
 // lowatFor is the low-water mark for a body with left bytes to read; 0
 // means the kernel's default, a wakeup for any byte.
 func lowatFor(left int64) int {
@@ -61,6 +69,8 @@ type idleReader struct {
 	sock  syscall.RawConn // the socket, when reading in bulk
 	left  int64           // body bytes not yet read
 	lowat int             // the socket's mark as last set; 0 is the default
+	valve *time.Timer     // drops the mark when a read waits too long
+	blown chan struct{}   // a token each time valve drops the mark
 }
 
 func (ir *idleReader) Read(p []byte) (int, error) {
@@ -75,9 +85,37 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 	if ir.sock != nil {
 		ir.setLowat(lowatFor(ir.left))
 	}
+	if ir.lowat == 0 {
+		n, err := ir.r.Read(p)
+		ir.left -= int64(n)
+		return n, err
+	}
+	ir.armValve()
 	n, err := ir.r.Read(p)
 	ir.left -= int64(n)
+	if !ir.valve.Stop() {
+		// The valve dropped the mark: the sender is slower than bulk.
+		<-ir.blown
+		ir.lowat, ir.sock = 0, nil
+	}
 	return n, err
+}
+
+// armValve starts the timer that drops the mark if the next read waits
+// longer than lowatPatience.
+func (ir *idleReader) armValve() {
+	if ir.valve != nil {
+		ir.valve.Reset(lowatPatience)
+		return
+	}
+	sock := ir.sock
+	ir.blown = make(chan struct{}, 1)
+	ir.valve = time.AfterFunc(lowatPatience, func() {
+		// Setting the mark makes the kernel check at once whether the
+		// bytes queued wake the reader.
+		_ = setRcvLowat(sock, 1)
+		ir.blown <- struct{}{}
+	})
 }
 
 // setLowat sets the socket's low-water mark to v (0: the default). A

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // rcvLowat reads the socket's SO_RCVLOWAT.
@@ -81,7 +82,11 @@ func TestIdleBody_LowWaterMark(t *testing.T) {
 			left := size - got.Len()
 			// The kernel reports its default as 0 or 1; either wakes a
 			// read for any byte.
-			if mark := rcvLowat(t, server); left >= 2*bulkLowat && mark != bulkLowat || left < bulkLowat && mark > 1 {
+			// Unless the valve dropped the mark (a read waited over
+			// lowatPatience for the sending goroutine), it is set while
+			// 2 MiB are to come.
+			bulk := body.(*idleReader).sock != nil
+			if mark := rcvLowat(t, server); bulk && left >= 2*bulkLowat && mark != bulkLowat || left < bulkLowat && mark > 1 {
 				t.Fatalf("%d bytes left: mark %d", left, mark)
 			}
 			if err == io.EOF {
@@ -109,13 +114,42 @@ func TestIdleBody_LowWaterMark(t *testing.T) {
 		if _, err := io.ReadFull(body, make([]byte, 64<<10)); err != nil {
 			t.Fatal(err)
 		}
-		if mark := rcvLowat(t, server); mark != bulkLowat {
+		if mark := rcvLowat(t, server); body.(*idleReader).sock != nil && mark != bulkLowat {
 			t.Fatalf("mark %d while reading, want %d", mark, bulkLowat)
 		}
 		body.Close()
 		if mark := rcvLowat(t, server); mark > 1 {
 			t.Fatalf("mark %d after Close, want 1: the connection's next request would wait", mark)
 		}
+	})
+	t.Run("slow sender", func(t *testing.T) {
+		// A read waits with the mark set; the client then sends less than
+		// the mark and pauses. The valve must hand those bytes to the
+		// read within lowatPatience, not when the client goes on.
+		client, server := tcpPair(t)
+		// Without the valve the read would wait for bytes that never
+		// come: the deadline fails it instead of the test hanging.
+		server.SetReadDeadline(time.Now().Add(3 * time.Second))
+		body := n.idleBody(httptest.NewRecorder(), bodyRequest(server, 8<<20))
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			client.Write(make([]byte, 300<<10))
+		}()
+		start := time.Now()
+		k, err := body.Read(make([]byte, 1<<20))
+		if err != nil || k == 0 {
+			t.Fatalf("read: %d bytes, %v", k, err)
+		}
+		if waited := time.Since(start); waited > 2*time.Second {
+			t.Fatalf("the read waited %v for a mark the sender was not filling", waited)
+		}
+		if body.(*idleReader).sock != nil {
+			t.Fatal("bulk reading goes on after the valve dropped the mark")
+		}
+		if mark := rcvLowat(t, server); mark > 1 {
+			t.Fatalf("mark %d after the valve, want the default", mark)
+		}
+		body.Close()
 	})
 	t.Run("small body", func(t *testing.T) {
 		client, server := tcpPair(t)

@@ -378,3 +378,41 @@ func bulkBodies(t *testing.T, n *node.Node, conn net.Conn) {
 		}
 	}
 }
+
+// TestNode_SlowSenderBulkBody trickles a large body more slowly than a
+// megabyte per idle timeout: a low-water mark of a megabyte would keep
+// the reader asleep past its deadline while bytes keep coming, and fail a
+// client that is slow but not idle.
+func TestNode_SlowSenderBulkBody(t *testing.T) {
+	n := startNode(t, func(c *node.Config) { c.BodyIdleTimeout = time.Second })
+	const size = 5 << 20
+	body := randomBytes(size)
+	pr, pw := io.Pipe()
+	go func() {
+		// A megabyte fast; then, while more than 2 MiB are to come (the
+		// mark is set), 16 KiB every 25 ms: 640 KiB/s, a megabyte in
+		// 1.6 s; then the rest fast.
+		pw.Write(body[:1<<20])
+		off := 1 << 20
+		for ; off < 5<<19; off += 16 << 10 {
+			time.Sleep(25 * time.Millisecond)
+			pw.Write(body[off : off+16<<10])
+		}
+		pw.Write(body[off:])
+		pw.Close()
+	}()
+	req, _ := http.NewRequest(http.MethodPut, n.URL()+"/v1/objects/slow", pr)
+	req.ContentLength = size
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT from a slow sender: %s %s", resp.Status, msg)
+	}
+	if got := do(t, "GET", n.URL()+"/v1/objects/slow", nil); !bytes.Equal(got.body, body) {
+		t.Fatal("content differs")
+	}
+}
