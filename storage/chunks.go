@@ -89,3 +89,31 @@ func deleteSet(tx *bbolt.Tx, set uint64) error {
 	}
 	return nil
 }
+
+// walkChunks calls fn with the bytes of set from off on, chunk by chunk,
+// until fn returns false. The slices point into the transaction's pages.
+// It returns errBlobGone if a chunk is missing before fn is done.
+func walkChunks(tx *bbolt.Tx, set uint64, off int64, fn func(b []byte) bool) error {
+	chunks := tx.Bucket(bucketChunks)
+	c := chunks.Cursor()
+	prefix := seqKey(set)
+	k, v := c.Seek(chunkKey(set, off))
+	if k == nil || !bytes.HasPrefix(k, prefix) || int64(beUint64(k[8:])) > off {
+		// off is inside the chunk before the seek position.
+		k, v = c.Prev()
+	}
+	for ; ; k, v = c.Next() {
+		if k == nil || !bytes.HasPrefix(k, prefix) {
+			return errBlobGone
+		}
+		v = chunkValue(chunks, k, v)
+		at := off - int64(beUint64(k[8:]))
+		if at < 0 || at >= int64(len(v)) {
+			return errBlobGone
+		}
+		if !fn(v[at:]) {
+			return nil
+		}
+		off += int64(len(v)) - at
+	}
+}

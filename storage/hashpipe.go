@@ -9,9 +9,9 @@ import (
 
 // hashPipe hashes chunks in the order written, on a goroutine of its own,
 // so that an ingest reads the next bytes while the last ones are hashed.
-// The writer may ask for the hash state after any chunk it wrote (an
-// upload session stores it with the chunks, to resume from), and for the
-// final sum once the pipe is closed.
+// The writer may ask for the latest hash state (an upload session stores
+// it with its chunks, to resume from) and for the final sum once the pipe
+// is closed.
 type hashPipe struct {
 	h          hash.Hash
 	keepStates bool
@@ -20,9 +20,10 @@ type hashPipe struct {
 
 	mu     sync.Mutex
 	hashed sync.Cond
-	done   int64            // chunks hashed
-	states map[int64][]byte // state after chunk n, while keepStates
-	err    error            // a state that could not be taken
+	done   int64               // chunks hashed
+	bytes  int64               // bytes hashed
+	states map[int64]hashState // state after chunk n (0: before any), while keepStates
+	err    error               // a state that could not be taken
 
 	written int64 // chunks written; the writer's own
 	closed  bool  // the writer's own
@@ -34,11 +35,22 @@ const hashSlice = 128 << 10
 // hashPipeDepth is how many chunks may wait to be hashed.
 const hashPipeDepth = 16
 
+// hashState is a marshaled hash state and how many bytes the pipe had
+// hashed into it.
+type hashState struct {
+	state []byte
+	bytes int64
+}
+
 func newHashPipe(h hash.Hash, keepStates bool) *hashPipe {
 	p := &hashPipe{h: h, keepStates: keepStates, work: make(chan []byte, hashPipeDepth), fin: make(chan struct{})}
 	p.hashed.L = &p.mu
 	if keepStates {
-		p.states = make(map[int64][]byte)
+		state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			p.err = fmt.Errorf("hash state: %w", err)
+		}
+		p.states = map[int64]hashState{0: {state: state}}
 	}
 	go p.run()
 	return p
@@ -64,8 +76,9 @@ func (p *hashPipe) run() {
 		}
 		p.mu.Lock()
 		p.done++
+		p.bytes += int64(len(c))
 		if p.keepStates {
-			p.states[p.done] = state
+			p.states[p.done] = hashState{state: state, bytes: p.bytes}
 		}
 		if err != nil && p.err == nil {
 			p.err = fmt.Errorf("hash state: %w", err)
@@ -83,13 +96,6 @@ func (p *hashPipe) write(c []byte) int64 {
 	return p.written
 }
 
-// hashedCount is how many chunks are hashed.
-func (p *hashPipe) hashedCount() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.done
-}
-
 // wait returns once chunk n and those before it are hashed.
 func (p *hashPipe) wait(n int64) {
 	p.mu.Lock()
@@ -99,27 +105,27 @@ func (p *hashPipe) wait(n int64) {
 	p.mu.Unlock()
 }
 
-// stateAt waits for chunk n and returns the hash state after it,
-// forgetting the states before it. Only for a pipe that keeps states.
-func (p *hashPipe) stateAt(n int64) ([]byte, error) {
+// stateUpTo returns the state after the last chunk hashed, or after chunk
+// n if the pipe is past it, and the bytes hashed into it; it forgets the
+// states before. It does not wait: a commit stores whatever state is
+// ready rather than wait for the hash. Only for a pipe that keeps states.
+func (p *hashPipe) stateUpTo(n int64) ([]byte, int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.done < n {
-		p.hashed.Wait()
-	}
 	if p.err != nil {
-		return nil, p.err
+		return nil, 0, p.err
 	}
-	state, ok := p.states[n]
+	m := min(p.done, n)
+	st, ok := p.states[m]
 	if !ok {
-		return nil, fmt.Errorf("hash state after chunk %d: not kept", n)
+		return nil, 0, fmt.Errorf("hash state after chunk %d: not kept", m)
 	}
 	for k := range p.states {
-		if k < n {
+		if k < m {
 			delete(p.states, k)
 		}
 	}
-	return state, nil
+	return st.state, st.bytes, nil
 }
 
 // close waits until every chunk written is hashed and stops the goroutine;

@@ -31,18 +31,33 @@ func TestHashPipe_SameAsInline(t *testing.T) {
 		}
 		want = append(want, st)
 	}
-	// States may be taken in order, skipping some; each drops the older.
-	for _, n := range []int64{2, 4} {
-		got, err := p.stateAt(n)
+	// Before any chunk the state is the hash's own. Later states may be
+	// taken in order, skipping some; each drops the older, and none is
+	// past the last chunk hashed.
+	initial, hashed, err := p.stateUpTo(0)
+	if err != nil || hashed != 0 {
+		t.Fatalf("stateUpTo(0) = %d bytes, %v", hashed, err)
+	}
+	if empty, _ := sha256.New().(encoding.BinaryMarshaler).MarshalBinary(); !bytes.Equal(initial, empty) {
+		t.Fatal("state before any chunk differs from a new hash's")
+	}
+	p.wait(4)
+	var size int64
+	for i, n := range []int64{2, 4} {
+		got, hashed, err := p.stateUpTo(n)
 		if err != nil {
-			t.Fatalf("stateAt(%d): %v", n, err)
+			t.Fatalf("stateUpTo(%d): %v", n, err)
 		}
 		if !bytes.Equal(got, want[n-1]) {
 			t.Fatalf("state after chunk %d differs from hashing inline", n)
 		}
+		size += int64(len(chunks[2*i]) + len(chunks[2*i+1]))
+		if hashed != size {
+			t.Fatalf("stateUpTo(%d) covers %d bytes, want %d", n, hashed, size)
+		}
 	}
-	if _, err := p.stateAt(1); err == nil {
-		t.Fatal("stateAt(1) after stateAt(4) found a state that should be dropped")
+	if _, _, err := p.stateUpTo(1); err == nil {
+		t.Fatal("stateUpTo(1) after stateUpTo(4) found a state that should be dropped")
 	}
 	p.close()
 	p.close() // a second close is harmless

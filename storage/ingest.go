@@ -196,19 +196,6 @@ func (in *ingest) commitQueued() {
 	for {
 		chunks, start, seq := in.queue, in.off-int64(in.queued), in.seq
 		in.queue, in.queued = nil, 0
-		if in.hp != nil && in.hp.keepStates {
-			// The commit stores the hash state after its last chunk: it
-			// takes the chunks hashed already (at least one) instead of
-			// waiting for the hash of the rest, which stay queued.
-			first := seq - int64(len(chunks)) + 1
-			k := max(1, min(int(in.hp.hashedCount()-first+1), len(chunks)))
-			for _, c := range chunks[k:] {
-				in.queued += len(c)
-			}
-			in.queue = chunks[k:len(chunks):len(chunks)]
-			chunks = chunks[:k:k]
-			seq = first + int64(k) - 1
-		}
 		in.idle.Broadcast() // room in the queue
 		in.mu.Unlock()
 

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -285,36 +284,20 @@ func (br *BlobReader) release() {
 // walking the set's chunks from the one that holds off. It returns fewer
 // bytes than len(p) only if chunks are missing (errBlobGone).
 func (db *DB) readRange(set uint64, p []byte, off int64) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	var n int
 	err := db.view(func(tx *bbolt.Tx) error {
 		n = 0
-		chunks := tx.Bucket(bucketChunks)
-		c := chunks.Cursor()
-		prefix := seqKey(set)
-		k, v := c.Seek(chunkKey(set, off))
-		if k == nil || !bytes.HasPrefix(k, prefix) || int64(beUint64(k[8:])) > off {
-			// off is inside the chunk before the seek position.
-			k, v = c.Prev()
-		}
-		for n < len(p) {
-			if k == nil || !bytes.HasPrefix(k, prefix) {
-				return errBlobGone
-			}
-			v = chunkValue(chunks, k, v)
-			start := int64(beUint64(k[8:]))
-			at := off + int64(n) - start
-			if at < 0 || at >= int64(len(v)) {
-				return errBlobGone
-			}
-			end := min(int64(len(v)), at+int64(len(p)-n))
+		return walkChunks(tx, set, off, func(v []byte) bool {
 			// Advise the rest of the chunk, not just this window: the
 			// kernel reads it while this window is copied and sent, and
 			// the next reads find their pages in flight or cached.
-			willNeed(v, int(at), len(v))
-			n += copy(p[n:], v[at:end])
-			k, v = c.Next()
-		}
-		return nil
+			willNeed(v, 0, len(v))
+			n += copy(p[n:], v)
+			return n < len(p)
+		})
 	})
 	return n, err
 }

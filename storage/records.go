@@ -255,11 +255,16 @@ type uploadRecord struct {
 	HashState   []byte // sha256 state, encoding.BinaryMarshaler form
 	TailOff     int64  // offset of the last chunk written
 	TailLen     int64
+	// HashedTo is the offset HashState has hashed up to. A batch may
+	// commit chunks its hash has not reached yet (see UploadWriter), so
+	// it may be less than Received; resuming hashes the stored bytes in
+	// between (sessionHash).
+	HashedTo int64
 }
 
 func (r uploadRecord) encode() []byte {
 	b := make([]byte, 0, 64+len(r.Key)+len(r.ContentType)+len(r.HashState))
-	b = append(b, 1) // record format
+	b = append(b, 2) // record format: 1 had no HashedTo
 	b = appendString(b, r.Key)
 	b = appendString(b, r.ContentType)
 	b = appendMap(b, r.Meta)
@@ -270,11 +275,12 @@ func (r uploadRecord) encode() []byte {
 	b = binary.AppendUvarint(b, r.Set)
 	b = appendBytes(b, r.HashState)
 	b = binary.AppendVarint(b, r.TailOff)
-	return binary.AppendVarint(b, r.TailLen)
+	b = binary.AppendVarint(b, r.TailLen)
+	return binary.AppendVarint(b, r.HashedTo)
 }
 
 func decodeUploadRecord(v []byte) (uploadRecord, error) {
-	if len(v) == 0 || v[0] != 1 {
+	if len(v) == 0 || (v[0] != 1 && v[0] != 2) {
 		return uploadRecord{}, fmt.Errorf("upload record: unknown format")
 	}
 	d := decoder{b: v[1:]}
@@ -290,6 +296,12 @@ func decodeUploadRecord(v []byte) (uploadRecord, error) {
 		HashState:   d.bytes(),
 		TailOff:     d.varint(),
 		TailLen:     d.varint(),
+	}
+	if v[0] == 1 {
+		// Format 1 stored the state after every byte received.
+		r.HashedTo = r.Received
+	} else {
+		r.HashedTo = d.varint()
 	}
 	if d.err != nil {
 		return uploadRecord{}, fmt.Errorf("upload record: %w", d.err)

@@ -91,7 +91,7 @@ func (db *DB) AppendUpload(id string, offset int64, data []byte) (Upload, error)
 		if rec.TotalSize > 0 && end > rec.TotalSize {
 			return fmt.Errorf("%d bytes, declared %d: %w", end, rec.TotalSize, ErrTooLarge)
 		}
-		h, err := restoreHash(rec.HashState)
+		h, err := sessionHash(tx, rec)
 		if err != nil {
 			return err
 		}
@@ -99,6 +99,7 @@ func (db *DB) AppendUpload(id string, offset int64, data []byte) (Upload, error)
 		if rec.HashState, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
 			return err
 		}
+		rec.HashedTo = end
 		if err := db.appendChunks(tx, &rec, data); err != nil {
 			return err
 		}
@@ -154,6 +155,32 @@ func restoreHash(state []byte) (hash.Hash, error) {
 	return h, nil
 }
 
+// sessionHash returns the hash of every byte the session has received:
+// its stored state, then the stored bytes that state has not reached.
+func sessionHash(tx *bbolt.Tx, rec uploadRecord) (hash.Hash, error) {
+	h, err := restoreHash(rec.HashState)
+	if err != nil {
+		return nil, err
+	}
+	left := rec.Received - rec.HashedTo
+	switch {
+	case left < 0 || rec.HashedTo < 0:
+		return nil, fmt.Errorf("hash state at %d of %d bytes received", rec.HashedTo, rec.Received)
+	case left == 0:
+		return h, nil
+	}
+	err = walkChunks(tx, rec.Set, rec.HashedTo, func(b []byte) bool {
+		n := min(int64(len(b)), left)
+		h.Write(b[:n])
+		left -= n
+		return left > 0
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hash the session from %d: %w", rec.HashedTo, err)
+	}
+	return h, nil
+}
+
 // FinishUpload checks the session's content against sha (the lowercase hex
 // SHA-256 of the whole file; empty skips the check) and commits the object
 // and its log entry in one transaction. On a mismatch it returns
@@ -169,7 +196,7 @@ func (db *DB) FinishUpload(id, sha string) (Object, error) {
 		if err != nil {
 			return err
 		}
-		h, err := restoreHash(rec.HashState)
+		h, err := sessionHash(tx, rec)
 		if err != nil {
 			return err
 		}
