@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"metacdn/node"
+	"metacdn/uploader"
 	"metacdn/wire"
 )
 
@@ -186,9 +187,9 @@ func TestUploader_ResumesBrokenStream(t *testing.T) {
 			}
 			return http.DefaultTransport.RoundTrip(r)
 		})
-		up := &node.Uploader{Server: "http://" + p.Listen, Encoding: wire.Protobuf, Retries: 5,
+		up := &uploader.Uploader{Server: "http://" + p.Listen, Encoding: wire.Protobuf, Retries: 5,
 			Client: &http.Client{Transport: count}}
-		obj, err := up.Upload(context.Background(), node.UploadFile{Key: "resumed", Size: int64(len(content)), Body: bytes.NewReader(content)})
+		obj, err := up.Upload(context.Background(), uploader.UploadFile{Key: "resumed", Size: int64(len(content)), Body: bytes.NewReader(content)})
 		if err != nil {
 			t.Fatalf("Upload: %v", err)
 		}
@@ -213,8 +214,8 @@ func TestUploader_ResumesBrokenStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		up := &node.Uploader{Server: "http://" + p.Listen, Encoding: wire.Protobuf, Retries: 5}
-		obj, err := up.Upload(context.Background(), node.UploadFile{Key: "resumed-file", Size: int64(len(content)), Body: f})
+		up := &uploader.Uploader{Server: "http://" + p.Listen, Encoding: wire.Protobuf, Retries: 5}
+		obj, err := up.Upload(context.Background(), uploader.UploadFile{Key: "resumed-file", Size: int64(len(content)), Body: f})
 		if err != nil {
 			t.Fatalf("Upload: %v", err)
 		}
@@ -289,10 +290,10 @@ func TestUploader_Digest(t *testing.T) {
 	n := startNode(t)
 	content := randomBytes(700_000)
 	for _, enc := range []wire.Encoding{wire.JSON, wire.Protobuf} {
-		up := &node.Uploader{Server: n.URL(), Encoding: enc, ChunkSize: 128 << 10}
+		up := &uploader.Uploader{Server: n.URL(), Encoding: enc, ChunkSize: 128 << 10}
 		t.Run(string(enc)+"/Inline", func(t *testing.T) {
 			key := "digest/inline-" + string(enc)
-			obj, err := up.Upload(context.Background(), node.UploadFile{Key: key, Size: int64(len(content)), Body: readSeekOnly{bytes.NewReader(content)}})
+			obj, err := up.Upload(context.Background(), uploader.UploadFile{Key: key, Size: int64(len(content)), Body: readSeekOnly{bytes.NewReader(content)}})
 			if err != nil {
 				t.Fatalf("Upload: %v", err)
 			}
@@ -306,8 +307,8 @@ func TestUploader_Digest(t *testing.T) {
 			key := "digest/changed-" + string(enc)
 			other := bytes.Clone(content)
 			other[len(other)/2] ^= 1
-			_, err := up.Upload(context.Background(), node.UploadFile{Key: key, Size: int64(len(content)), Body: changedAt{bytes.NewReader(content), other}})
-			var se *node.ServerError
+			_, err := up.Upload(context.Background(), uploader.UploadFile{Key: key, Size: int64(len(content)), Body: changedAt{bytes.NewReader(content), other}})
+			var se *uploader.ServerError
 			if !errors.As(err, &se) || se.Status != http.StatusBadRequest || !strings.Contains(err.Error(), "digest") {
 				t.Fatalf("Upload of a changed file: %v, want the server's digest refusal", err)
 			}

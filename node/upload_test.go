@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"metacdn/node"
+	"metacdn/uploader"
 	"metacdn/wire"
 )
 
@@ -29,10 +30,10 @@ func TestUploader_BothEncodings(t *testing.T) {
 			t.Run(string(enc)+"/"+strconv.Itoa(size), func(t *testing.T) {
 				content := randomBytes(size)
 				key := "up/" + string(enc) + "/" + strconv.Itoa(size)
-				up := &node.Uploader{Server: n.URL(), Encoding: enc, ChunkSize: 64 << 10}
+				up := &uploader.Uploader{Server: n.URL(), Encoding: enc, ChunkSize: 64 << 10}
 				var progress []int64
 				up.Progress = func(s int64) { progress = append(progress, s) }
-				obj, err := up.Upload(context.Background(), node.UploadFile{Key: key, Size: int64(size),
+				obj, err := up.Upload(context.Background(), uploader.UploadFile{Key: key, Size: int64(size),
 					Body: bytes.NewReader(content), Meta: map[string]string{"k": "v"}})
 				if err != nil {
 					t.Fatalf("Upload: %v", err)
@@ -53,11 +54,11 @@ func TestUploader_BothEncodings(t *testing.T) {
 
 func TestUploader_DigestRefused(t *testing.T) {
 	n := startNode(t)
-	up := &node.Uploader{Server: n.URL(), Encoding: wire.Protobuf, ChunkSize: 1000}
+	up := &uploader.Uploader{Server: n.URL(), Encoding: wire.Protobuf, ChunkSize: 1000}
 	content := randomBytes(5000)
-	_, err := up.Upload(context.Background(), node.UploadFile{Key: "bad", Size: 5000, Body: bytes.NewReader(content),
+	_, err := up.Upload(context.Background(), uploader.UploadFile{Key: "bad", Size: 5000, Body: bytes.NewReader(content),
 		SHA256: hexSHA([]byte("something else"))})
-	var se *node.ServerError
+	var se *uploader.ServerError
 	if !errors.As(err, &se) || se.Status != 400 {
 		t.Fatalf("Upload with a wrong digest: %v, want a 400", err)
 	}

@@ -11,7 +11,7 @@
 //
 //   - micro: encode and decode of one upload message per content size and
 //     kind, and of the replication messages, in process.
-//   - loopback, slow: end-to-end uploads with node.Uploader to a real
+//   - loopback, slow: end-to-end uploads with uploader.Uploader to a real
 //     cmd/server process, through a byte-counting TCP relay and, on the
 //     slow link, a toxiproxy bandwidth limit; the server's CPU time and
 //     peak anonymous memory come from /proc.

@@ -30,7 +30,7 @@ type MicroRow struct {
 }
 
 // uploadMessage is the message the uploader sends for a file that fits
-// one message: the same fields as node.Uploader fills.
+// one message: the same fields as uploader.Uploader fills.
 func uploadMessage(kind string, content []byte) *wire.UploadRequest {
 	sum := sha256.Sum256(content)
 	return &wire.UploadRequest{

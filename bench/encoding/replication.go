@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"metacdn/node"
+	"metacdn/uploader"
 	"metacdn/wire"
 )
 
@@ -54,7 +54,7 @@ type cluster struct {
 	enc     wire.Encoding
 	servers []*Server
 	links   []*Link
-	up      *node.Uploader // to the first server, directly
+	up      *uploader.Uploader // to the first server, directly
 }
 
 func (c *cluster) close() {
@@ -154,7 +154,7 @@ func RunReplication(ctx context.Context, cfg Config, spec LinkSpec, sizes []int,
 		c.enc = enc
 		// The client uploads to s1 directly: only the servers' traffic is
 		// on the links.
-		c.up = &node.Uploader{Server: c.servers[0].Direct(), Encoding: enc, Client: &http.Client{Timeout: 10 * time.Minute}}
+		c.up = &uploader.Uploader{Server: c.servers[0].Direct(), Encoding: enc, Client: &http.Client{Timeout: 10 * time.Minute}}
 		clusters = append(clusters, c)
 	}
 

@@ -15,7 +15,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"metacdn/node"
+	"metacdn/uploader"
 	"metacdn/wire"
 )
 
@@ -100,7 +100,7 @@ type uploadTarget struct {
 	srv     *Server
 	link    *Link
 	bc      *bodyCounter
-	up      *node.Uploader
+	up      *uploader.Uploader
 	baseRSS int64
 }
 
@@ -129,7 +129,7 @@ func startTarget(ctx context.Context, cfg Config, spec LinkSpec, enc wire.Encodi
 		return nil, err
 	}
 	t.bc = &bodyCounter{next: &http.Transport{MaxIdleConnsPerHost: 4}}
-	t.up = &node.Uploader{Server: t.link.URL(), Encoding: enc, Client: &http.Client{Transport: t.bc, Timeout: 10 * time.Minute}}
+	t.up = &uploader.Uploader{Server: t.link.URL(), Encoding: enc, Client: &http.Client{Transport: t.bc, Timeout: 10 * time.Minute}}
 	t.baseRSS, _ = RssAnon(t.srv.Pid())
 	return t, nil
 }
@@ -276,10 +276,10 @@ func uploadBatch(ctx context.Context, cfg Config, spec LinkSpec, t *uploadTarget
 
 // uploadOne uploads content under key and returns the stored object and
 // the source's digest.
-func uploadOne(ctx context.Context, up *node.Uploader, kind string, content []byte, key string) (*wire.Object, string, error) {
+func uploadOne(ctx context.Context, up *uploader.Uploader, kind string, content []byte, key string) (*wire.Object, string, error) {
 	sum := sha256.Sum256(content)
 	hexSum := hex.EncodeToString(sum[:])
-	obj, err := up.Upload(ctx, node.UploadFile{Key: key, ContentType: "application/octet-stream",
+	obj, err := up.Upload(ctx, uploader.UploadFile{Key: key, ContentType: "application/octet-stream",
 		Meta: map[string]string{"kind": kind}, Size: int64(len(content)), Body: bytes.NewReader(content), SHA256: hexSum})
 	if err != nil {
 		return nil, "", fmt.Errorf("upload %s: %w", key, err)
@@ -313,7 +313,7 @@ func getDigest(ctx context.Context, hc *http.Client, base, key string) (string, 
 // JSON: 4*ceil(k/3) base64 bytes per chunk of k) plus an envelope of a
 // few hundred bytes at most; HTTP adds its headers.
 func checkWire(checks *Checks, spec LinkSpec, enc wire.Encoding, kind string, size int, r UploadRow) {
-	chunk := node.DefaultUploadChunk
+	chunk := uploader.DefaultUploadChunk
 	var framed float64
 	for off := 0; off < size; off += chunk {
 		k := min(chunk, size-off)

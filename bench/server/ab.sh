@@ -61,7 +61,7 @@ trap 'exit 130' INT TERM
 
 upload=${UPLOAD_BIN:-}
 if [ -z "$upload" ]; then
-  go build -o "$tmp/upload" ./cmd/upload
+  CGO_ENABLED=0 go build -o "$tmp/upload" ./cmd/upload
   upload=$tmp/upload
 fi
 

@@ -85,7 +85,8 @@ clk_tck=$(getconf CLK_TCK)
 
 log "building server and upload"
 mkdir -p "$tmp/bin"
-go build -o "$tmp/bin/" ./cmd/server ./cmd/upload
+# Built as the Taskfile builds releases: static, without cgo.
+CGO_ENABLED=0 go build -o "$tmp/bin/" ./cmd/server ./cmd/upload
 if [ -n "${SERVER_BIN:-}" ]; then
   cp "$SERVER_BIN" "$tmp/bin/server"
 fi

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"metacdn/node"
+	"metacdn/uploader"
 	"metacdn/wire"
 )
 
@@ -62,9 +62,9 @@ func BenchmarkUpload(b *testing.B) {
 	for _, enc := range []wire.Encoding{wire.Protobuf, wire.JSON} {
 		b.Run(string(enc), func(b *testing.B) {
 			b.SetBytes(uploadSize)
-			up := &node.Uploader{Server: n.URL(), Encoding: enc}
+			up := &uploader.Uploader{Server: n.URL(), Encoding: enc}
 			for i := range b.N {
-				_, err := up.Upload(context.Background(), node.UploadFile{
+				_, err := up.Upload(context.Background(), uploader.UploadFile{
 					Key:  fmt.Sprintf("up/%s-%d", enc, i),
 					Size: uploadSize,
 					Body: bytes.NewReader(fresh()),

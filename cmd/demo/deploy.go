@@ -20,6 +20,7 @@ import (
 	"metacdn/pricedb"
 	"metacdn/replication"
 	"metacdn/router"
+	"metacdn/uploader"
 	"metacdn/wire"
 )
 
@@ -187,13 +188,13 @@ func uploadSamples(ctx context.Context, server string, enc wire.Encoding, tlsCli
 		{"hello.txt", "text/plain; charset=utf-8", []byte("Hello from metacdn.\n")},
 		{"images/sample.jpg", "image/jpeg", photo.Bytes()},
 	}
-	up := &node.Uploader{Server: server, Encoding: enc}
+	up := &uploader.Uploader{Server: server, Encoding: enc}
 	if tlsClient != nil {
 		up.Client = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsClient}}
 	}
 	var keys []string
 	for _, f := range files {
-		if _, err := up.Upload(ctx, node.UploadFile{Key: f.key, ContentType: f.ct, Size: int64(len(f.data)),
+		if _, err := up.Upload(ctx, uploader.UploadFile{Key: f.key, ContentType: f.ct, Size: int64(len(f.data)),
 			Body: bytes.NewReader(f.data), Meta: map[string]string{"source": "demo"}}); err != nil {
 			return nil, fmt.Errorf("%s: %w", f.key, err)
 		}

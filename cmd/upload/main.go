@@ -24,7 +24,7 @@ import (
 
 	"golang.org/x/term"
 
-	"metacdn/node"
+	"metacdn/uploader"
 	"metacdn/wire"
 )
 
@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&encoding, "encoding", "protobuf", "message encoding: json (content base64) or protobuf")
 	fs.StringVar(&cfg.Key, "key", "", "object `NAME` (default: the file's base name; only with one file)")
 	fs.Var(meta, "meta", "metadata `k=v` (repeatable)")
-	fs.IntVar(&cfg.ChunkSize, "chunk-size", node.DefaultUploadChunk, "content `BYTES` per message")
+	fs.IntVar(&cfg.ChunkSize, "chunk-size", uploader.DefaultUploadChunk, "content `BYTES` per message")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: upload [flags] FILE...\n\nSends files to a metacdn server with their SHA-256.\n\nFlags:\n")
@@ -135,14 +135,14 @@ func uploadOne(ctx context.Context, cfg Config, name string, stderr io.Writer) (
 	if key == "" {
 		key = filepath.Base(name)
 	}
-	up := &node.Uploader{Server: cfg.Server, Encoding: cfg.Encoding, ChunkSize: cfg.ChunkSize, Retries: 3}
+	up := &uploader.Uploader{Server: cfg.Server, Encoding: cfg.Encoding, ChunkSize: cfg.ChunkSize, Retries: 3}
 	var bar *progressBar
 	if cfg.Progress {
 		bar = &progressBar{w: stderr, name: key, total: st.Size(), start: time.Now()}
 		up.Progress = bar.update
 		defer bar.done()
 	}
-	return up.Upload(ctx, node.UploadFile{
+	return up.Upload(ctx, uploader.UploadFile{
 		Key:         key,
 		ContentType: mime.TypeByExtension(filepath.Ext(name)),
 		Meta:        cfg.Meta,
@@ -153,7 +153,7 @@ func uploadOne(ctx context.Context, cfg Config, name string, stderr io.Writer) (
 
 // explain turns an error into one line a user can act on.
 func explain(server, file string, err error) error {
-	var se *node.ServerError
+	var se *uploader.ServerError
 	var ne net.Error
 	var oe *net.OpError
 	switch {
