@@ -35,7 +35,9 @@
 //
 // BeginUpload, AppendUpload and FinishUpload take a large file in pieces;
 // each piece commits with the running SHA-256 state, so a session resumes
-// after a restart. ExpireUploads drops idle sessions.
+// after a restart. AppendStream's batches store the latest state ready,
+// which may lag their chunks; going on hashes the bytes in between first.
+// ExpireUploads drops idle sessions.
 //
 // # Variants
 //
