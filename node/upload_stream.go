@@ -38,20 +38,38 @@ func (n *Node) handleUploadStream(w http.ResponseWriter, r *http.Request) error 
 	msgs := wire.NewUploadReader(enc, bufio.NewReaderSize(body, 64<<10), n.cfg.MaxMessageBytes)
 	var req wire.UploadRequest
 	for {
-		err := msgs.Next(&req)
+		at := sw.Offset()
+		clen, err := msgs.NextHead(&req)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return streamError(err)
 		}
+		if clen >= 0 {
+			// A large Protobuf message's content goes from the socket
+			// straight into the session's chunk buffers, saving a copy of
+			// every byte. The writer holds it until the fields after it
+			// are read and the message is checked.
+			if err := sw.ReadContent(msgs.Content(), clen); err != nil {
+				return streamError(err)
+			}
+			if err := msgs.EndMessage(&req); err != nil {
+				return streamError(err)
+			}
+		}
 		if req.UploadId != "" && req.UploadId != id {
 			return errStatus(http.StatusBadRequest, "a streamed message names upload "+req.UploadId+", not "+id, nil)
 		}
-		if req.Offset != sw.Offset() {
+		if req.Offset != at {
 			return errStatus(http.StatusConflict, "chunk out of order", storage.ErrOffsetMismatch)
 		}
-		if _, err := sw.Write(req.Content); err != nil {
+		if clen >= 0 {
+			err = sw.Accept()
+		} else {
+			_, err = sw.Write(req.Content)
+		}
+		if err != nil {
 			return err
 		}
 		if !req.Final {

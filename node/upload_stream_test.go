@@ -17,6 +17,7 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"metacdn/node"
 	"metacdn/uploader"
@@ -235,6 +236,72 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // TestIdleClient: a client that goes silent in the middle of an upload
 // body (a stream or a raw PUT) gets 408 once BodyIdleTimeout passes, not
 // a connection held for ever, and nothing is stored.
+// A large Protobuf message's content is read straight into the session's
+// buffers, before the fields that follow it are known. The writer holds
+// it until they are read and checked: a message refused for its last
+// fields commits none of its bytes, even past a whole batch, and fields
+// in any order are taken.
+func TestUploadStream_ContentBeforeFields(t *testing.T) {
+	n := startNode(t)
+	pb := wire.Protobuf
+	content := randomBytes(9 << 20) // more than a batch
+	// message frames fields (built with protowire) as one stream message.
+	message := func(fields ...[]byte) []byte {
+		var m []byte
+		for _, f := range fields {
+			m = append(m, f...)
+		}
+		return append(protowire.AppendVarint(nil, uint64(len(m))), m...)
+	}
+	bytesField := func(num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), v)
+	}
+	varintField := func(num protowire.Number, v uint64) []byte {
+		return protowire.AppendVarint(protowire.AppendTag(nil, num, protowire.VarintType), v)
+	}
+	post := func(id string, body []byte) answer {
+		return do(t, "POST", n.URL()+"/v1/upload/"+id, bytes.NewReader(body), "Content-Type", pb.ContentType())
+	}
+	tests := []struct {
+		name   string
+		tail   func(id string) [][]byte // fields after the content
+		status int
+	}{
+		{"InvalidUTF8", func(string) [][]byte { return [][]byte{bytesField(7, []byte{0xc0})} }, http.StatusBadRequest},
+		{"SecondContent", func(string) [][]byte { return [][]byte{bytesField(6, []byte("x"))} }, http.StatusBadRequest},
+		{"OffsetAfter", func(string) [][]byte { return [][]byte{varintField(5, 1)} }, http.StatusConflict},
+		{"OtherSession", func(string) [][]byte { return [][]byte{bytesField(1, []byte("other"))} }, http.StatusBadRequest},
+		{"FieldsReversed", func(id string) [][]byte {
+			return [][]byte{
+				varintField(9, uint64(len(content))), varintField(8, 1), bytesField(7, []byte(hexSHA(content))),
+				varintField(5, 0), bytesField(1, []byte(id)),
+			}
+		}, http.StatusCreated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "held/" + tc.name
+			id := openSession(t, n, pb, key, int64(len(content)))
+			a := post(id, message(append([][]byte{bytesField(6, content)}, tc.tail(id)...)...))
+			if tc.status == http.StatusCreated {
+				if a.status != tc.status {
+					t.Fatalf("%d %s, want %d", a.status, a.body, tc.status)
+				}
+				if got := do(t, "GET", n.URL()+"/v1/objects/"+key, nil); !bytes.Equal(got.body, content) {
+					t.Fatal("content differs")
+				}
+				return
+			}
+			errorOf(t, a, tc.status)
+			st := do(t, "GET", n.URL()+"/v1/upload/"+id, nil)
+			var up wire.UploadResponse
+			if err := wire.JSON.Unmarshal(st.body, &up); st.status != http.StatusOK || err != nil || up.Received != 0 {
+				t.Fatalf("session after a refused message: %d %s; want nothing received", st.status, st.body)
+			}
+		})
+	}
+}
+
 func TestIdleClient(t *testing.T) {
 	n := startNode(t, func(c *node.Config) { c.BodyIdleTimeout = 300 * time.Millisecond })
 	id := openSession(t, n, wire.Protobuf, "idle", 0)

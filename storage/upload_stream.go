@@ -4,6 +4,8 @@ import (
 	"encoding"
 	"fmt"
 	"hash"
+	"io"
+	"math"
 
 	"go.etcd.io/bbolt"
 )
@@ -31,11 +33,13 @@ type UploadWriter struct {
 	id        string
 	in        *ingest
 	h         hash.Hash
-	off       int64  // session offset after everything written
-	hashFrom  int64  // session offset where the hash pipe started
-	limit     int64  // largest size allowed; 0 for none
-	totalSize int64  // the size the session declared; 0 if unknown
-	cur       []byte // the chunk being filled
+	off       int64    // session offset after everything written
+	hashFrom  int64    // session offset where the hash pipe started
+	limit     int64    // largest size allowed; 0 for none
+	totalSize int64    // the size the session declared; 0 if unknown
+	cur       []byte   // the chunk being filled
+	held      [][]byte // full chunks ReadContent holds until Accept
+	holding   bool     // since ReadContent, until Accept
 	done      bool
 	err       error // the first failure; the writer takes nothing after it
 }
@@ -79,38 +83,101 @@ func (w *UploadWriter) Offset() int64 { return w.off }
 // size or the largest object allowed, and with the error of an earlier
 // batch's commit.
 func (w *UploadWriter) Write(p []byte) (int, error) {
-	if w.err != nil {
-		return 0, w.err
-	}
-	if w.done {
-		return 0, fmt.Errorf("append stream %s: writer finished", w.id)
-	}
-	if end := w.off + int64(len(p)); w.limit > 0 && end > w.limit {
-		return 0, fmt.Errorf("append stream %s: %d bytes, at most %d: %w", w.id, end, w.limit, ErrTooLarge)
+	if err := w.check(int64(len(p))); err != nil {
+		return 0, err
 	}
 	n := len(p)
-	for len(p) > 0 {
+	err := w.fill(int64(n), func(dst []byte) (int, error) {
+		k := copy(dst, p)
+		p = p[k:]
+		return k, nil
+	})
+	return n - len(p), err
+}
+
+// ReadContent appends the next n bytes of r, read straight into the chunk
+// buffers, and holds them: no batch takes them until Accept. A caller that
+// learns only after the bytes whether they are good (the fields after a
+// Protobuf message's content) accepts them then; if it never does, Close
+// drops them with the rest not committed. It fails as Write does, and if
+// r ends before n bytes; the writer then takes nothing more.
+func (w *UploadWriter) ReadContent(r io.Reader, n int64) error {
+	if err := w.check(n); err != nil {
+		return err
+	}
+	w.holding = true
+	err := w.fill(n, func(dst []byte) (int, error) { return io.ReadFull(r, dst) })
+	if err != nil && w.err == nil {
+		w.err = fmt.Errorf("append stream %s: %w", w.id, err)
+	}
+	return err
+}
+
+// Accept passes on the bytes held since ReadContent.
+func (w *UploadWriter) Accept() error {
+	w.holding = false
+	for len(w.held) > 0 {
+		c := w.held[0]
+		w.held = w.held[1:]
+		if err := w.add(c); err != nil {
+			return err
+		}
+	}
+	w.held = nil
+	return nil
+}
+
+// check refuses n more bytes past the limit, or after a failure.
+func (w *UploadWriter) check(n int64) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.done {
+		return fmt.Errorf("append stream %s: writer finished", w.id)
+	}
+	if end := w.off + n; w.limit > 0 && end > w.limit {
+		return fmt.Errorf("append stream %s: %d bytes, at most %d: %w", w.id, end, w.limit, ErrTooLarge)
+	}
+	return nil
+}
+
+// fill appends n bytes that put writes into the chunk being filled,
+// passing each full chunk on.
+func (w *UploadWriter) fill(n int64, put func(dst []byte) (int, error)) error {
+	for n > 0 {
 		if w.cur == nil {
 			w.cur = w.in.buffer()[:0]
 		}
-		k := copy(w.cur[len(w.cur):cap(w.cur)], p)
+		room := w.cur[len(w.cur):min(cap(w.cur), len(w.cur)+int(min(n, math.MaxInt32)))]
+		k, err := put(room)
 		w.cur = w.cur[:len(w.cur)+k]
-		p = p[k:]
 		w.off += int64(k)
+		n -= int64(k)
+		if err != nil {
+			return err
+		}
 		if len(w.cur) == cap(w.cur) {
 			if err := w.hand(); err != nil {
-				return n - len(p), err
+				return err
 			}
 		}
 	}
-	return n, nil
+	return nil
 }
 
-// hand passes the filled chunk to the ingest, which hashes and commits
-// it.
+// hand passes the filled chunk on: to the ingest, which hashes and commits
+// it, or to the held chunks.
 func (w *UploadWriter) hand() error {
 	c := w.cur
 	w.cur = nil
+	if w.holding {
+		w.held = append(w.held, c)
+		return nil
+	}
+	return w.add(c)
+}
+
+func (w *UploadWriter) add(c []byte) error {
 	if err := w.in.add(c); err != nil {
 		w.err = fmt.Errorf("append stream %s: %w", w.id, err)
 		return w.err
@@ -161,6 +228,9 @@ func (w *UploadWriter) appendTx(tx *bbolt.Tx, chunks [][]byte, start int64, stat
 func (w *UploadWriter) rest() ([][]byte, int64, error) {
 	if w.err != nil {
 		return nil, 0, w.err
+	}
+	if w.holding {
+		return nil, 0, fmt.Errorf("append stream %s: content read but not accepted", w.id)
 	}
 	if err := w.in.wait(); err != nil {
 		return nil, 0, fmt.Errorf("append stream %s: %w", w.id, err)
@@ -236,5 +306,9 @@ func (w *UploadWriter) Close() {
 		w.in.recycle(w.cur)
 		w.cur = nil
 	}
+	for _, c := range w.held {
+		w.in.recycle(c)
+	}
+	w.held = nil
 	w.in.release()
 }

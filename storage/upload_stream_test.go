@@ -6,6 +6,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -215,6 +216,70 @@ func (db *testDB) setHashState(id string, prefix []byte) {
 	if err != nil {
 		db.tb.Fatal(err)
 	}
+}
+
+// Content read by ReadContent waits for Accept: a stream that fails
+// before it leaves the session as the last batch committed it.
+func TestUploadWriter_ReadContent(t *testing.T) {
+	data := randBytes(7, 12_000)
+	t.Run("accepted", func(t *testing.T) {
+		db := streamDB(t)
+		u, _ := db.BeginUpload("s/read", "", nil, int64(len(data)))
+		w, err := db.AppendStream(u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		for off := 0; off < len(data); off += 2500 {
+			n := min(2500, len(data)-off)
+			if err := w.ReadContent(bytes.NewReader(data[off:off+n]), int64(n)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Accept(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.Finish(shaHex(data)); err != nil {
+			t.Fatalf("Finish: %v", err)
+		}
+		if !bytes.Equal(db.mustRead("s/read"), data) {
+			t.Fatal("content differs")
+		}
+	})
+	t.Run("never accepted", func(t *testing.T) {
+		db := streamDB(t)
+		u, _ := db.BeginUpload("s/held", "", nil, 0)
+		w, err := db.AppendStream(u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Nine chunks held: three batches' worth, none of which may commit.
+		if err := w.ReadContent(bytes.NewReader(data), 9000); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Finish(shaHex(data[:9000])); err == nil {
+			t.Fatal("Finish with content not accepted succeeded")
+		}
+		w.Close()
+		if got, err := db.GetUpload(u.ID); err != nil || got.Received != 0 {
+			t.Fatalf("session after a stream that never accepted: %+v, %v; want nothing received", got, err)
+		}
+	})
+	t.Run("short", func(t *testing.T) {
+		db := streamDB(t)
+		u, _ := db.BeginUpload("s/short", "", nil, 0)
+		w, err := db.AppendStream(u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if err := w.ReadContent(bytes.NewReader(data[:100]), 200); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("ReadContent of a short reader: %v, want io.ErrUnexpectedEOF", err)
+		}
+		if _, err := w.Write(data[:10]); err == nil {
+			t.Fatal("Write after a failed ReadContent succeeded")
+		}
+	})
 }
 
 func TestUploadWriter_Commit(t *testing.T) {

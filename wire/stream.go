@@ -49,14 +49,29 @@ func (e Encoding) AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
 // readFramed reads one length-prefixed message into b, growing it if need
 // be; no message may be over limit bytes.
 func readFramed(r *bufio.Reader, limit int64, b []byte) ([]byte, error) {
-	size, err := readUvarint(r)
+	size, err := readFrameSize(r, limit)
 	if err != nil {
 		return b, err
 	}
-	if size > uint64(limit) {
-		return b, fmt.Errorf("%w: message of %d bytes, at most %d", ErrTooLarge, size, limit)
+	return readFull(r, int(size), b)
+}
+
+// readFrameSize reads a message's length prefix and checks it against
+// limit.
+func readFrameSize(r *bufio.Reader, limit int64) (int64, error) {
+	size, err := readUvarint(r)
+	if err != nil {
+		return 0, err
 	}
-	n := int(size)
+	if size > uint64(limit) {
+		return 0, fmt.Errorf("%w: message of %d bytes, at most %d", ErrTooLarge, size, limit)
+	}
+	return int64(size), nil
+}
+
+// readFull reads the next n bytes of a message into b, growing it if need
+// be.
+func readFull(r *bufio.Reader, n int, b []byte) ([]byte, error) {
 	if cap(b) < n {
 		b = make([]byte, n)
 	}

@@ -18,6 +18,13 @@ import (
 // first. FuzzDecodeUploadRequest checks it against proto.Unmarshal.
 func decodeUploadRequest(b []byte, m *UploadRequest) error {
 	m.Reset()
+	return decodeUploadFields(b, m)
+}
+
+// decodeUploadFields parses the fields in b into m as decodeUploadRequest
+// does, without resetting m first: a later field replaces an earlier
+// one, map entries add up.
+func decodeUploadFields(b []byte, m *UploadRequest) error {
 	for len(b) > 0 {
 		num, typ, n := consumeTag(b)
 		if n < 0 {
@@ -155,18 +162,28 @@ type UploadReader struct {
 	limit   int64
 	buf     []byte
 	content []byte // JSON: the decoded content of the last message
+
+	// For NextHead (upload_head.go): streamMin is the smallest Protobuf
+	// message whose content the caller reads itself, body the content
+	// left to read, tail the bytes of the fields after it.
+	streamMin int64
+	body      contentReader
+	tail      int64
 }
 
 // NewUploadReader reads a stream in enc from r; no message may be over
 // limit bytes.
 func NewUploadReader(enc Encoding, r *bufio.Reader, limit int64) *UploadReader {
-	return &UploadReader{enc: enc, r: r, limit: limit}
+	return &UploadReader{enc: enc, r: r, limit: limit, streamMin: streamContentMin}
 }
 
 // Next reads the next message into m. m.Content may point into the
 // reader's buffer: it is valid until the next call. Next returns io.EOF at
 // the end of the stream.
 func (u *UploadReader) Next(m *UploadRequest) error {
+	if err := u.between(); err != nil {
+		return err
+	}
 	var err error
 	switch u.enc {
 	case Protobuf:
