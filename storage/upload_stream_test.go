@@ -366,3 +366,23 @@ func TestUploadWriter_Refusals(t *testing.T) {
 		}
 	})
 }
+
+// A session stored before HashedTo existed (record format 1) had its hash
+// state after every byte received, and reads so.
+func TestUploadRecord_Format1(t *testing.T) {
+	rec := uploadRecord{Key: "k", Received: 5000, TotalSize: 9000, Set: 3, HashState: []byte("state"), TailOff: 4000, TailLen: 1000, HashedTo: 5000}
+	v := rec.encode()
+	// Format 2 only appends HashedTo (a varint of 5000: two bytes).
+	old := append([]byte{1}, v[1:len(v)-2]...)
+	got, err := decodeUploadRecord(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.HashedTo != got.Received || got.Received != 5000 || got.TailLen != 1000 {
+		t.Fatalf("format 1 read as %+v", got)
+	}
+	rec.HashedTo = 1234
+	if got, err := decodeUploadRecord(rec.encode()); err != nil || got.HashedTo != 1234 {
+		t.Fatalf("format 2: %+v, %v", got, err)
+	}
+}
