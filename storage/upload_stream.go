@@ -29,19 +29,18 @@ import (
 // An UploadWriter is used by one goroutine. Close it (after Finish or
 // Commit too) to return its buffers.
 type UploadWriter struct {
-	db        *DB
-	id        string
-	in        *ingest
-	h         hash.Hash
-	off       int64    // session offset after everything written
-	hashFrom  int64    // session offset where the hash pipe started
-	limit     int64    // largest size allowed; 0 for none
-	totalSize int64    // the size the session declared; 0 if unknown
-	cur       []byte   // the chunk being filled
-	held      [][]byte // full chunks ReadContent holds until Accept
-	holding   bool     // since ReadContent, until Accept
-	done      bool
-	err       error // the first failure; the writer takes nothing after it
+	db       *DB
+	id       string
+	in       *ingest
+	h        hash.Hash
+	off      int64    // session offset after everything written
+	hashFrom int64    // session offset where the hash pipe started
+	limit    int64    // largest size allowed; 0 for none
+	cur      []byte   // the chunk being filled
+	held     [][]byte // full chunks ReadContent holds until Accept
+	holding  bool     // since ReadContent, until Accept
+	done     bool
+	err      error // the first failure; the writer takes nothing after it
 }
 
 // AppendStream opens a writer that appends to session id from the bytes it
@@ -65,7 +64,7 @@ func (db *DB) AppendStream(id string) (*UploadWriter, error) {
 	}
 	w := &UploadWriter{
 		db: db, id: id, in: db.newIngest(), h: h,
-		off: rec.Received, hashFrom: rec.Received, limit: db.maxSize, totalSize: rec.TotalSize,
+		off: rec.Received, hashFrom: rec.Received, limit: db.maxSize,
 	}
 	if rec.TotalSize > 0 && (w.limit == 0 || rec.TotalSize < w.limit) {
 		w.limit = rec.TotalSize

@@ -46,16 +46,6 @@ func (e Encoding) AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
 	return b, ErrUnknownEncoding
 }
 
-// readFramed reads one length-prefixed message into b, growing it if need
-// be; no message may be over limit bytes.
-func readFramed(r *bufio.Reader, limit int64, b []byte) ([]byte, error) {
-	size, err := readFrameSize(r, limit)
-	if err != nil {
-		return b, err
-	}
-	return readFull(r, int(size), b)
-}
-
 // readFrameSize reads a message's length prefix and checks it against
 // limit.
 func readFrameSize(r *bufio.Reader, limit int64) (int64, error) {

@@ -177,6 +177,18 @@ func NewUploadReader(enc Encoding, r *bufio.Reader, limit int64) *UploadReader {
 	return &UploadReader{enc: enc, r: r, limit: limit, streamMin: streamContentMin}
 }
 
+// whole reads the rest of a Protobuf message of size bytes into m.
+func (u *UploadReader) whole(size int64, m *UploadRequest) error {
+	var err error
+	if u.buf, err = readFull(u.r, int(size), u.buf[:0]); err != nil {
+		return err
+	}
+	if err := decodeUploadRequest(u.buf, m); err != nil {
+		return fmt.Errorf("%w: protobuf: %v", ErrMalformed, err)
+	}
+	return nil
+}
+
 // Next reads the next message into m. m.Content may point into the
 // reader's buffer: it is valid until the next call. Next returns io.EOF at
 // the end of the stream.
@@ -187,13 +199,11 @@ func (u *UploadReader) Next(m *UploadRequest) error {
 	var err error
 	switch u.enc {
 	case Protobuf:
-		if u.buf, err = readFramed(u.r, u.limit, u.buf[:0]); err != nil {
+		size, err := readFrameSize(u.r, u.limit)
+		if err != nil {
 			return err
 		}
-		if err := decodeUploadRequest(u.buf, m); err != nil {
-			return fmt.Errorf("%w: protobuf: %v", ErrMalformed, err)
-		}
-		return nil
+		return u.whole(size, m)
 	case JSON:
 		if u.buf, err = readLine(u.r, u.limit, u.buf[:0]); err != nil {
 			return err

@@ -40,13 +40,7 @@ func (u *UploadReader) NextHead(m *UploadRequest) (int64, error) {
 			return n, err
 		}
 	}
-	if u.buf, err = readFull(u.r, int(size), u.buf[:0]); err != nil {
-		return 0, err
-	}
-	if err := decodeUploadRequest(u.buf, m); err != nil {
-		return 0, fmt.Errorf("%w: protobuf: %v", ErrMalformed, err)
-	}
-	return -1, nil
+	return -1, u.whole(size, m)
 }
 
 // between fails if the last message NextHead stopped in was not read to
