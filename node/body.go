@@ -20,11 +20,7 @@ import (
 // with the mark, and took 7-11 ms of its CPU instead of 19-30 (see
 // docs/benchmarks.md, "Uploads: bodies read in bulk").
 func (n *Node) idleBody(w http.ResponseWriter, r *http.Request) io.ReadCloser {
-	idle := n.cfg.BodyIdleTimeout
-	if idle <= 0 {
-		idle = DefaultBodyIdleTimeout
-	}
-	ir := &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: idle, left: r.ContentLength}
+	ir := &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: n.bodyIdle(), left: r.ContentLength}
 	// HTTP/1 only: an HTTP/2 connection carries other streams, whose
 	// bytes must not wait for this body's.
 	if r.ProtoMajor == 1 && r.ContentLength > 2*bulkLowat {
@@ -35,6 +31,13 @@ func (n *Node) idleBody(w http.ResponseWriter, r *http.Request) io.ReadCloser {
 		}
 	}
 	return ir
+}
+
+func (n *Node) bodyIdle() time.Duration {
+	if n.cfg.BodyIdleTimeout <= 0 {
+		return DefaultBodyIdleTimeout
+	}
+	return n.cfg.BodyIdleTimeout
 }
 
 // bulkLowat is the low-water mark of a body read in bulk. It is set only

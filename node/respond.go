@@ -68,6 +68,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "sha-256 digest does not match the content; nothing was stored"
 	case errors.Is(err, storage.ErrOffsetMismatch):
 		return http.StatusConflict, err.Error()
+	case errors.Is(err, storage.ErrSessionBusy):
+		return http.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, storage.ErrTooLarge), errors.Is(err, wire.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.Is(err, wire.ErrMalformed):

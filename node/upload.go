@@ -90,9 +90,13 @@ func (n *Node) uploaded(obj storage.Object) {
 	n.images.afterUpload(obj)
 }
 
-// handleUploadStatus tells a client where to resume a session.
+// handleUploadStatus tells a client where to resume a session. A client
+// asks right after its stream broke, often before the server has seen
+// the break, so the answer waits for that stream's last commit.
 func (n *Node) handleUploadStatus(w http.ResponseWriter, r *http.Request) error {
-	up, err := n.db.GetUpload(chi.URLParam(r, "id"))
+	ctx, cancel := n.sessionWait(r)
+	defer cancel()
+	up, err := n.db.SettledUpload(ctx, chi.URLParam(r, "id"))
 	if err != nil {
 		return err
 	}

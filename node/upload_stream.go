@@ -2,10 +2,12 @@ package node
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -28,7 +30,9 @@ func (n *Node) handleUploadStream(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	id := chi.URLParam(r, "id")
-	sw, err := n.db.AppendStream(id)
+	ctx, cancel := n.sessionWait(r)
+	sw, err := n.db.AppendStream(ctx, id)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -97,6 +101,14 @@ func (n *Node) handleUploadStream(w http.ResponseWriter, r *http.Request) error 
 	}
 	writeMessage(w, enc, http.StatusAccepted, &wire.UploadResponse{UploadId: up.ID, Received: up.Received})
 	return nil
+}
+
+// sessionWait bounds how long a request waits for an earlier stream on
+// the same session to end (storage.ErrSessionBusy). A stream whose
+// client has gone ends within the body idle timeout, and then commits one
+// last batch; a stream that outlives this still has a client sending.
+func (n *Node) sessionWait(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), n.bodyIdle()+10*time.Second)
 }
 
 func streamError(err error) error {

@@ -18,6 +18,9 @@ var (
 	// ErrOffsetMismatch is returned when an upload chunk does not start
 	// where the session's received bytes end (a chunk out of order).
 	ErrOffsetMismatch = errors.New("chunk offset does not match bytes received")
+	// ErrSessionBusy is returned when another stream still writes to an
+	// upload session after the caller's context ended.
+	ErrSessionBusy = errors.New("another stream still writes to the upload session")
 	// ErrLogGap is returned by Apply when an entry's seq is past its
 	// origin's head + 1: the entries between must be applied first.
 	ErrLogGap = errors.New("log entry leaves a gap")

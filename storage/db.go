@@ -62,9 +62,10 @@ type DB struct {
 	clock     *hlc
 	closed    atomic.Bool
 
-	bufs sync.Pool // *[]byte of chunkSize, for ingest
-	hot  *hotCache
-	wb   *writebackNudger // nil where it cannot work
+	bufs    sync.Pool // *[]byte of chunkSize, for ingest
+	writers sessionWriters
+	hot     *hotCache
+	wb      *writebackNudger // nil where it cannot work
 
 	stop chan struct{}
 	wg   sync.WaitGroup

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding"
 	"fmt"
 	"hash"
@@ -40,18 +41,25 @@ type UploadWriter struct {
 	held     [][]byte // full chunks ReadContent holds until Accept
 	holding  bool     // since ReadContent, until Accept
 	done     bool
-	err      error // the first failure; the writer takes nothing after it
+	err      error  // the first failure; the writer takes nothing after it
+	release  func() // lets the next writer have the session; nil once called
 }
 
 // AppendStream opens a writer that appends to session id from the bytes it
-// has received.
-func (db *DB) AppendStream(id string) (*UploadWriter, error) {
+// has received. If another writer still holds the session, it waits for
+// that one to close, or returns ErrSessionBusy when ctx ends.
+func (db *DB) AppendStream(ctx context.Context, id string) (*UploadWriter, error) {
+	release, err := db.writers.acquire(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("append stream: %w", err)
+	}
 	var rec uploadRecord
-	err := db.view(func(tx *bbolt.Tx) (err error) {
+	err = db.view(func(tx *bbolt.Tx) (err error) {
 		rec, err = getUpload(tx, id)
 		return err
 	})
 	if err != nil {
+		release()
 		return nil, fmt.Errorf("append stream %s: %w", id, err)
 	}
 	var h hash.Hash
@@ -60,10 +68,11 @@ func (db *DB) AppendStream(id string) (*UploadWriter, error) {
 		return err
 	})
 	if err != nil {
+		release()
 		return nil, fmt.Errorf("append stream %s: %w", id, err)
 	}
 	w := &UploadWriter{
-		db: db, id: id, in: db.newIngest(), h: h,
+		db: db, id: id, in: db.newIngest(), h: h, release: release,
 		off: rec.Received, hashFrom: rec.Received, limit: db.maxSize,
 	}
 	if rec.TotalSize > 0 && (w.limit == 0 || rec.TotalSize < w.limit) {
@@ -310,4 +319,8 @@ func (w *UploadWriter) Close() {
 	}
 	w.held = nil
 	w.in.release()
+	if w.release != nil {
+		w.release()
+		w.release = nil
+	}
 }

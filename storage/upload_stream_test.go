@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding"
 	"errors"
@@ -33,7 +34,7 @@ func TestUploadWriter_Finish(t *testing.T) {
 	if _, err := db.AppendUpload(u.ID, 0, data[:17]); err != nil {
 		t.Fatal(err)
 	}
-	w, err := db.AppendStream(u.ID)
+	w, err := db.AppendStream(context.Background(), u.ID)
 	if err != nil {
 		t.Fatalf("AppendStream: %v", err)
 	}
@@ -84,7 +85,7 @@ func TestUploadWriter_ResumeAfterBreak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := db.AppendStream(u.ID)
+	w, err := db.AppendStream(context.Background(), u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestUploadWriter_ResumeAfterBreak(t *testing.T) {
 		t.Fatalf("received %d after a break, want whole chunks from a batch to all", got.Received)
 	}
 	db.reopen()
-	w, err = db.AppendStream(u.ID)
+	w, err = db.AppendStream(context.Background(), u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestUploadWriter_ResumeHashBehind(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				w, err := db.AppendStream(u.ID)
+				w, err := db.AppendStream(context.Background(), u.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -149,7 +150,7 @@ func TestUploadWriter_ResumeHashBehind(t *testing.T) {
 
 				switch how {
 				case "stream":
-					w, err := db.AppendStream(u.ID)
+					w, err := db.AppendStream(context.Background(), u.ID)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -225,7 +226,7 @@ func TestUploadWriter_ReadContent(t *testing.T) {
 	t.Run("accepted", func(t *testing.T) {
 		db := streamDB(t)
 		u, _ := db.BeginUpload("s/read", "", nil, int64(len(data)))
-		w, err := db.AppendStream(u.ID)
+		w, err := db.AppendStream(context.Background(), u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +250,7 @@ func TestUploadWriter_ReadContent(t *testing.T) {
 	t.Run("never accepted", func(t *testing.T) {
 		db := streamDB(t)
 		u, _ := db.BeginUpload("s/held", "", nil, 0)
-		w, err := db.AppendStream(u.ID)
+		w, err := db.AppendStream(context.Background(), u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +269,7 @@ func TestUploadWriter_ReadContent(t *testing.T) {
 	t.Run("short", func(t *testing.T) {
 		db := streamDB(t)
 		u, _ := db.BeginUpload("s/short", "", nil, 0)
-		w, err := db.AppendStream(u.ID)
+		w, err := db.AppendStream(context.Background(), u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -286,7 +287,7 @@ func TestUploadWriter_Commit(t *testing.T) {
 	db := streamDB(t)
 	data := randBytes(5, 4200)
 	u, _ := db.BeginUpload("s/commit", "", nil, 0)
-	w, err := db.AppendStream(u.ID)
+	w, err := db.AppendStream(context.Background(), u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +314,7 @@ func TestUploadWriter_Refusals(t *testing.T) {
 	data := randBytes(6, 5000)
 	t.Run("DigestMismatch", func(t *testing.T) {
 		u, _ := db.BeginUpload("s/bad", "", nil, 0)
-		w, _ := db.AppendStream(u.ID)
+		w, _ := db.AppendStream(context.Background(), u.ID)
 		defer w.Close()
 		w.Write(data)
 		if _, err := w.Finish(shaHex([]byte("other"))); !errors.Is(err, ErrDigestMismatch) {
@@ -328,7 +329,7 @@ func TestUploadWriter_Refusals(t *testing.T) {
 	})
 	t.Run("PastDeclaredSize", func(t *testing.T) {
 		u, _ := db.BeginUpload("s/big", "", nil, 4000)
-		w, _ := db.AppendStream(u.ID)
+		w, _ := db.AppendStream(context.Background(), u.ID)
 		defer w.Close()
 		if _, err := w.Write(data); !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("Write past the declared size: %v, want ErrTooLarge", err)
@@ -336,32 +337,30 @@ func TestUploadWriter_Refusals(t *testing.T) {
 	})
 	t.Run("ShortOfDeclaredSize", func(t *testing.T) {
 		u, _ := db.BeginUpload("s/short", "", nil, 6000)
-		w, _ := db.AppendStream(u.ID)
+		w, _ := db.AppendStream(context.Background(), u.ID)
 		defer w.Close()
 		w.Write(data)
 		if _, err := w.Finish(shaHex(data)); !errors.Is(err, ErrOffsetMismatch) {
 			t.Fatalf("Finish short of the declared size: %v, want ErrOffsetMismatch", err)
 		}
 	})
-	t.Run("TwoWriters", func(t *testing.T) {
+	t.Run("ChunkWhileStreaming", func(t *testing.T) {
+		// One stream writer at a time holds a session, but a client may
+		// still send a chunk by POST /v1/upload meanwhile: the stream's
+		// commit then finds the session moved on and is refused.
 		u, _ := db.BeginUpload("s/two", "", nil, 0)
-		a, _ := db.AppendStream(u.ID)
-		defer a.Close()
-		b, _ := db.AppendStream(u.ID)
-		defer b.Close()
-		if _, err := a.Write(data[:1000]); err != nil {
+		w, _ := db.AppendStream(context.Background(), u.ID)
+		defer w.Close()
+		if _, err := db.AppendUpload(u.ID, 0, data[:1000]); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		b.Write(data[:1000])
-		if _, err := b.Commit(); !errors.Is(err, ErrOffsetMismatch) {
-			t.Fatalf("second writer's commit: %v, want ErrOffsetMismatch", err)
+		w.Write(data[:1000])
+		if _, err := w.Commit(); !errors.Is(err, ErrOffsetMismatch) {
+			t.Fatalf("stream's commit after a chunk: %v, want ErrOffsetMismatch", err)
 		}
 	})
 	t.Run("UnknownSession", func(t *testing.T) {
-		if _, err := db.AppendStream("nope"); !errors.Is(err, ErrNotFound) {
+		if _, err := db.AppendStream(context.Background(), "nope"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("AppendStream: %v, want ErrNotFound", err)
 		}
 	})
@@ -384,5 +383,105 @@ func TestUploadRecord_Format1(t *testing.T) {
 	rec.HashedTo = 1234
 	if got, err := decodeUploadRecord(rec.encode()); err != nil || got.HashedTo != 1234 {
 		t.Fatalf("format 2: %+v, %v", got, err)
+	}
+}
+
+// TestUploadWriter_OneWriterPerSession: while a stream's writer is open, a
+// second writer and a resuming client's status wait for it. They then see
+// every batch the first writer committed, including the one it was
+// committing when its stream broke.
+func TestUploadWriter_OneWriterPerSession(t *testing.T) {
+	db := streamDB(t)
+	data := randBytes(5, 9500)
+	u, err := db.BeginUpload("s/one", "", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := db.BeginUpload("s/other", "", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1, err := db.AppendStream(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w1.Write(data[:6500]); err != nil {
+		t.Fatal(err)
+	}
+
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := db.AppendStream(short, u.ID); !errors.Is(err, ErrSessionBusy) {
+		t.Fatalf("second writer while the first is open: %v, want ErrSessionBusy", err)
+	}
+	if _, err := db.SettledUpload(short, u.ID); !errors.Is(err, ErrSessionBusy) {
+		t.Fatalf("settled status while a writer is open: %v, want ErrSessionBusy", err)
+	}
+	// Another session is not held up.
+	wo, err := db.AppendStream(short, other.ID)
+	if err != nil {
+		t.Fatalf("writer on another session: %v", err)
+	}
+	wo.Close()
+
+	// A resuming client's status waits for the open writer's last commit.
+	type result struct {
+		received int64
+		err      error
+	}
+	settled := make(chan result, 1)
+	go func() {
+		up, err := db.SettledUpload(context.Background(), u.ID)
+		settled <- result{up.Received, err}
+	}()
+	w1.Close()
+	first, err := db.GetUpload(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Received < 3000 {
+		t.Fatalf("received %d after the first writer, want its batches", first.Received)
+	}
+	if s := <-settled; s.err != nil || s.received != first.Received {
+		t.Fatalf("settled status %d, %v; want %d, what the first writer left", s.received, s.err, first.Received)
+	}
+
+	// So does a second writer.
+	w1, err = db.AppendStream(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w1.Write(data[first.Received:]); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan *UploadWriter, 1)
+	go func() {
+		w, err := db.AppendStream(context.Background(), u.ID)
+		if err != nil {
+			t.Error(err)
+		}
+		second <- w
+	}()
+	w1.Close()
+	after, err := db.GetUpload(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2 := <-second
+	if w2 == nil {
+		t.FailNow()
+	}
+	defer w2.Close()
+	if w2.Offset() != after.Received || after.Received <= first.Received {
+		t.Fatalf("second writer starts at %d after the session grew %d -> %d, want where it ended", w2.Offset(), first.Received, after.Received)
+	}
+	if _, err := w2.Write(data[w2.Offset():]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w2.Finish(shaHex(data)); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if !bytes.Equal(db.mustRead("s/one"), data) {
+		t.Fatal("content differs")
 	}
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding"
@@ -268,6 +269,16 @@ func (db *DB) GetUpload(id string) (Upload, error) {
 		return Upload{}, fmt.Errorf("get upload %s: %w", id, err)
 	}
 	return rec.upload(id), nil
+}
+
+// SettledUpload returns a session's state once no stream writes to it:
+// what a client resuming after a broken stream must start from. It
+// returns ErrSessionBusy if ctx ends first.
+func (db *DB) SettledUpload(ctx context.Context, id string) (Upload, error) {
+	if err := db.writers.settle(ctx, id); err != nil {
+		return Upload{}, err
+	}
+	return db.GetUpload(id)
 }
 
 // AbortUpload drops a session and its chunks.
