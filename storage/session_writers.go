@@ -49,17 +49,12 @@ func (s *sessionWriters) acquire(ctx context.Context, id string) (release func()
 
 // settle waits until no writer holds session id.
 func (s *sessionWriters) settle(ctx context.Context, id string) error {
-	for {
-		s.mu.Lock()
-		done, busy := s.busy[id]
-		s.mu.Unlock()
-		if !busy {
-			return nil
-		}
-		if err := waitFor(ctx, done, id); err != nil {
-			return err
-		}
+	release, err := s.acquire(ctx, id)
+	if err != nil {
+		return err
 	}
+	release()
+	return nil
 }
 
 func waitFor(ctx context.Context, done <-chan struct{}, id string) error {
