@@ -229,6 +229,71 @@ func TestUploader_ResumesBrokenStream(t *testing.T) {
 	})
 }
 
+// TestUploadStatus_WaitsForOpenStream: while a stream still holds a
+// session, GET /v1/upload/{id} does not answer; once the stream ends, it
+// tells what the stream's batches committed, and a new stream resumes
+// from there. A client that resumed from an answer given while the old
+// stream was still committing would be refused.
+func TestUploadStatus_WaitsForOpenStream(t *testing.T) {
+	n := startNode(t)
+	const chunk = 4 << 20
+	content := randomBytes(5 * chunk)
+	id := openSession(t, n, wire.Protobuf, "held", int64(len(content)))
+	msgs := chunks(id, content, chunk)
+	var first []byte
+	for _, m := range msgs[:3] {
+		var err error
+		if first, err = wire.Protobuf.AppendDelimited(first, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := dialRaw(t, n)
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v1/upload/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: %d\r\n\r\n", id, len(first)+1000)
+	if _, err := c.Write(first); err != nil {
+		t.Fatal(err)
+	}
+
+	status := func(timeout time.Duration) (*wire.UploadResponse, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", n.URL()+"/v1/upload/"+id, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(res.Body)
+		var up wire.UploadResponse
+		if res.StatusCode != http.StatusOK || wire.JSON.Unmarshal(b.Bytes(), &up) != nil {
+			return nil, fmt.Errorf("status %d: %s", res.StatusCode, b.Bytes())
+		}
+		return &up, nil
+	}
+	if up, err := status(500 * time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("status while a stream holds the session: %+v, %v; want no answer yet", up, err)
+	}
+
+	c.Close() // the stream breaks off
+	up, err := status(30 * time.Second)
+	if err != nil {
+		t.Fatalf("status after the stream ended: %v", err)
+	}
+	// Two 4 MiB messages make a batch, which commits; the third waits for
+	// a batch and is dropped with the stream, unless the commit took it.
+	if up.Received != 2*chunk && up.Received != 3*chunk {
+		t.Fatalf("received %d after the stream, want the committed batch (%d or %d)", up.Received, 2*chunk, 3*chunk)
+	}
+	rest := streamMsgs(t, n, wire.Protobuf, id, msgs[up.Received/chunk:]...)
+	if rest.status != http.StatusCreated {
+		t.Fatalf("resumed stream: %d %s", rest.status, rest.body)
+	}
+	if got := do(t, "GET", n.URL()+"/v1/objects/held", nil); !bytes.Equal(got.body, content) {
+		t.Fatal("content differs after the resumed stream")
+	}
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
