@@ -15,6 +15,8 @@
 #   MODE=put         put (curl -T), protobuf or json (the upload program)
 #   UPLOAD_MIB=64    file size
 #   UPLOAD_BIN=FILE  the upload program; built from this tree when unset
+#   UPLOAD_BINS="A B ..."  one upload program per server, in order: to
+#                    compare upload programs, name the same server twice
 #   BENCH_TMP=DIR    where the temporary directory goes
 #
 # As run.sh does, it drops the clean page cache before each timed upload
@@ -60,9 +62,21 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 upload=${UPLOAD_BIN:-}
-if [ -z "$upload" ]; then
+if [ -z "$upload" ] && [ "$MODE" != put ]; then
   CGO_ENABLED=0 go build -o "$tmp/upload" ./cmd/upload
   upload=$tmp/upload
+fi
+
+uploads=()
+for i in "${!servers[@]}"; do
+  uploads+=("$upload")
+done
+if [ -n "${UPLOAD_BINS:-}" ]; then
+  read -r -a uploads <<<"$UPLOAD_BINS"
+  if [ ${#uploads[@]} -ne ${#servers[@]} ]; then
+    echo "UPLOAD_BINS names ${#uploads[@]} programs for ${#servers[@]} servers" >&2
+    exit 2
+  fi
 fi
 
 ports=()
@@ -74,7 +88,7 @@ for i in "${!servers[@]}"; do
   wait_http "http://127.0.0.1:$port/healthz"
 done
 
-client_files=("$upload")
+client_files=("${uploads[@]}")
 while read -r f; do
   client_files+=("$f")
 done < <(client_programs)
@@ -99,7 +113,7 @@ for r in $(seq -1 "$ROUNDS"); do
     t0=$(now_ns)
     case $MODE in
       put) curl -fsS -o /dev/null -T "$big" "$url/v1/objects/ab/r$r" ;;
-      *) "$upload" --server "$url" --encoding "$MODE" --quiet --key "ab/r$r" "$big" >/dev/null ;;
+      *) "${uploads[$k]}" --server "$url" --encoding "$MODE" --quiet --key "ab/r$r" "$big" >/dev/null ;;
     esac
     t1=$(now_ns)
     [ "$r" -ge 1 ] && echo "$(((t1 - t0) / 1000))" >>"$tmp/t$k"
@@ -125,6 +139,6 @@ echo "| server | median ms | quartiles ms | vs dd+fsync ($ddm ms) |"
 echo "|---|---|---|---|"
 for k in $(seq 0 $((n - 1))); do
   read -r m q1 q3 < <(stats <"$tmp/t$k")
-  awk -v m="$m" -v q1="$q1" -v q3="$q3" -v d="$ddm" -v name="${servers[$k]}" \
+  awk -v m="$m" -v q1="$q1" -v q3="$q3" -v d="$ddm" -v name="${servers[$k]}${UPLOAD_BINS:+ with ${uploads[$k]}}" \
     'BEGIN { printf "| %s | %.1f | %.1f–%.1f | %.2fx |\n", name, m, q1, q3, d / m }'
 done
