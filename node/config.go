@@ -51,6 +51,10 @@ type Config struct {
 	// BodyIdleTimeout fails an upload whose client sends nothing for
 	// this long (408); zero means DefaultBodyIdleTimeout.
 	BodyIdleTimeout time.Duration
+	// SessionWait bounds how long a request on an upload session waits
+	// for an earlier stream on it to end (503 with Retry-After past it);
+	// zero means BodyIdleTimeout plus 10 s.
+	SessionWait time.Duration
 
 	Images ImageConfig
 }

@@ -82,7 +82,13 @@ func statusOf(err error) (int, string) {
 
 func (n *Node) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := statusOf(err)
-	if status >= 500 {
+	switch {
+	case errors.Is(err, storage.ErrSessionBusy):
+		// Not a fault of the server: another stream holds the session.
+		// The next try waits on the server again, so it may come soon.
+		w.Header().Set("Retry-After", "1")
+		n.log.Warn("upload session busy", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path)
+	case status >= 500:
 		n.log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
 	}
 	writeJSON(w, status, map[string]string{"error": msg})

@@ -108,7 +108,11 @@ func (n *Node) handleUploadStream(w http.ResponseWriter, r *http.Request) error 
 // client has gone ends within the body idle timeout, and then commits one
 // last batch; a stream that outlives this still has a client sending.
 func (n *Node) sessionWait(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), n.bodyIdle()+10*time.Second)
+	wait := n.cfg.SessionWait
+	if wait <= 0 {
+		wait = n.bodyIdle() + 10*time.Second
+	}
+	return context.WithTimeout(r.Context(), wait)
 }
 
 func streamError(err error) error {

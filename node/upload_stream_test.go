@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -240,19 +241,8 @@ func TestUploadStatus_WaitsForOpenStream(t *testing.T) {
 	content := randomBytes(5 * chunk)
 	id := openSession(t, n, wire.Protobuf, "held", int64(len(content)))
 	msgs := chunks(id, content, chunk)
-	var first []byte
-	for _, m := range msgs[:3] {
-		var err error
-		if first, err = wire.Protobuf.AppendDelimited(first, m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c := dialRaw(t, n)
+	c := holdSession(t, n, id, msgs[:3])
 	defer c.Close()
-	fmt.Fprintf(c, "POST /v1/upload/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: %d\r\n\r\n", id, len(first)+1000)
-	if _, err := c.Write(first); err != nil {
-		t.Fatal(err)
-	}
 
 	status := func(timeout time.Duration) (*wire.UploadResponse, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -291,6 +281,113 @@ func TestUploadStatus_WaitsForOpenStream(t *testing.T) {
 	}
 	if got := do(t, "GET", n.URL()+"/v1/objects/held", nil); !bytes.Equal(got.body, content) {
 		t.Fatal("content differs after the resumed stream")
+	}
+}
+
+// holdSession streams msgs to session id over a raw connection whose
+// request promises more bytes than it sends: the session stays held until
+// the caller closes the connection.
+func holdSession(t *testing.T, n *node.Node, id string, msgs []*wire.UploadRequest) net.Conn {
+	t.Helper()
+	var body []byte
+	for _, m := range msgs {
+		var err error
+		if body, err = wire.Protobuf.AppendDelimited(body, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := dialRaw(t, n)
+	fmt.Fprintf(c, "POST /v1/upload/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: %d\r\n\r\n", id, len(body)+1000)
+	if _, err := c.Write(body); err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestUploadSession_Busy: past SessionWait, a request on a session that
+// another stream holds gets 503 with Retry-After, and changes nothing.
+func TestUploadSession_Busy(t *testing.T) {
+	n := startNode(t, func(c *node.Config) { c.SessionWait = 300 * time.Millisecond })
+	const chunk = 4 << 20
+	content := randomBytes(3 * chunk)
+	id := openSession(t, n, wire.Protobuf, "busy", int64(len(content)))
+	msgs := chunks(id, content, chunk)
+	c := holdSession(t, n, id, msgs[:1])
+	defer c.Close()
+
+	for _, tc := range []struct {
+		name   string
+		method string
+		body   []byte
+	}{
+		{"Status", "GET", nil},
+		{"Stream", "POST", mustDelimited(t, msgs[0])},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := do(t, tc.method, n.URL()+"/v1/upload/"+id, bytes.NewReader(tc.body), "Content-Type", wire.Protobuf.ContentType())
+			errorOf(t, a, http.StatusServiceUnavailable)
+			if got := a.header.Get("Retry-After"); got != "1" {
+				t.Fatalf("Retry-After %q, want 1", got)
+			}
+		})
+	}
+	c.Close()
+	a := do(t, "GET", n.URL()+"/v1/upload/"+id, nil)
+	var up wire.UploadResponse
+	if a.status != http.StatusOK || wire.JSON.Unmarshal(a.body, &up) != nil || up.Received != 0 {
+		t.Fatalf("status once the stream ended: %d %s, want 200 with nothing received (one message is no batch)", a.status, a.body)
+	}
+}
+
+func mustDelimited(t *testing.T, m *wire.UploadRequest) []byte {
+	t.Helper()
+	b, err := wire.Protobuf.AppendDelimited(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestUploader_WaitsOutBusySession: the upload program's stream breaks
+// while another stream still holds the session. The status request gets
+// 503 with Retry-After; the uploader waits, asks again once the session
+// is free, and resumes from there.
+func TestUploader_WaitsOutBusySession(t *testing.T) {
+	n := startNode(t, func(c *node.Config) { c.SessionWait = 300 * time.Millisecond })
+	const chunk = 4 << 20
+	content := randomBytes(5 * chunk)
+	var broke, busy atomic.Int32
+	var held net.Conn
+	tr := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/upload/") && broke.Add(1) == 1 {
+			// The first stream "breaks" while a connection that sent
+			// the first 12 MiB still holds the session; it lets go a
+			// while after the uploader first hears 503.
+			id := strings.TrimPrefix(r.URL.Path, "/v1/upload/")
+			held = holdSession(t, n, id, chunks(id, content, chunk)[:3])
+			r.Body.Close()
+			return nil, errors.New("stream broken by the test")
+		}
+		res, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil && r.Method == http.MethodGet && res.StatusCode == http.StatusServiceUnavailable && busy.Add(1) == 1 {
+			time.AfterFunc(200*time.Millisecond, func() { held.Close() })
+		}
+		return res, err
+	})
+	up := &uploader.Uploader{Server: n.URL(), Encoding: wire.Protobuf, Retries: 3, Client: &http.Client{Transport: tr}}
+	obj, err := up.Upload(context.Background(), uploader.UploadFile{Key: "waited", Size: int64(len(content)), Body: bytes.NewReader(content)})
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	if busy.Load() == 0 || broke.Load() < 2 {
+		t.Fatalf("%d busy answers, %d streams; want a 503 and a resumed stream", busy.Load(), broke.Load())
+	}
+	if obj.Sha256 != hexSHA(content) {
+		t.Fatalf("stored %v, want the file", obj)
+	}
+	if got := do(t, "GET", n.URL()+"/v1/objects/waited", nil); !bytes.Equal(got.body, content) {
+		t.Fatal("content differs")
 	}
 }
 

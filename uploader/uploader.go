@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,8 +30,9 @@ type Uploader struct {
 	Encoding  wire.Encoding // JSON or Protobuf
 	ChunkSize int           // content bytes per message; zero means DefaultUploadChunk
 	Client    *http.Client  // nil means a client with a 2-minute timeout per message
-	// Retries is how many times a failed chunk is resumed from the
-	// server's received count before the upload fails.
+	// Retries is how many times a broken stream is resumed from the
+	// server's received count, or a busy session's status asked again
+	// (503 with Retry-After), before the upload fails.
 	Retries int
 	// Progress, if set, is called after each acknowledged message with the
 	// bytes sent so far.
@@ -53,7 +55,20 @@ type UploadFile struct {
 type ServerError struct {
 	Status  int
 	Message string
+	// RetryAfter is the wait the server asked for (Retry-After), if any.
+	RetryAfter time.Duration
 }
+
+func serverError(res *http.Response, body []byte) *ServerError {
+	e := &ServerError{Status: res.StatusCode, Message: errorMessage(body)}
+	if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && secs >= 0 {
+		e.RetryAfter = min(time.Duration(secs)*time.Second, maxRetryAfter)
+	}
+	return e
+}
+
+// maxRetryAfter caps the wait a server's Retry-After can impose.
+const maxRetryAfter = 30 * time.Second
 
 func (e *ServerError) Error() string {
 	return fmt.Sprintf("server answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
@@ -101,9 +116,31 @@ func (u *Uploader) Upload(ctx context.Context, f UploadFile) (*wire.Object, erro
 		}
 		// Resume where the server says it is: it keeps every batch it
 		// committed before the stream broke.
-		if offset, err = u.received(ctx, id); err != nil {
+		offset, err = u.received(ctx, id)
+		for se := (*ServerError)(nil); err != nil && retries > 0 && errors.As(err, &se) && se.RetryAfter > 0; {
+			// Another stream still holds the session, most likely this
+			// client's own broken one, not yet noticed by the server.
+			retries--
+			if err := sleep(ctx, se.RetryAfter); err != nil {
+				return nil, err
+			}
+			offset, err = u.received(ctx, id)
+		}
+		if err != nil {
 			return nil, err
 		}
+	}
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -322,7 +359,7 @@ func (u *Uploader) do(c *http.Client, req *http.Request) (*wire.UploadResponse, 
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
 	if res.StatusCode >= 300 {
-		return nil, &ServerError{Status: res.StatusCode, Message: errorMessage(b)}
+		return nil, serverError(res, b)
 	}
 	enc, err := wire.FromContentType(res.Header.Get("Content-Type"))
 	if err != nil {
@@ -347,7 +384,7 @@ func (u *Uploader) received(ctx context.Context, id string) (int64, error) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if res.StatusCode != http.StatusOK {
-		return 0, &ServerError{Status: res.StatusCode, Message: errorMessage(b)}
+		return 0, serverError(res, b)
 	}
 	var out wire.UploadResponse
 	if err := wire.JSON.Unmarshal(b, &out); err != nil {
