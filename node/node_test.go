@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,45 @@ func TestNode_BadKeys(t *testing.T) {
 	list := do(t, "GET", n.URL()+"/v1/objects", nil)
 	if !bytes.Contains(list.body, []byte(`"objects":[]`)) {
 		t.Fatalf("bad keys stored something: %s", list.body)
+	}
+}
+
+// TestNode_EscapedKeys: a key is the path unescaped, however the client
+// escaped it (Go writes cat%20%281%29.jpg and %C3%A9 where curl or a
+// browser may send cat%20(1).jpg and %c3%a9), and an escaped ".." is
+// refused as a plain one is.
+func TestNode_EscapedKeys(t *testing.T) {
+	n := startNode(t)
+	for _, tc := range []struct{ put, get, key string }{
+		{"photos/cat%20(1).jpg", "photos/cat%20%281%29.jpg", "photos/cat (1).jpg"},
+		{"img/%c3%a9.txt", "img/%C3%A9.txt", "img/\u00e9.txt"},
+		{"a%2Bb", "a+b", "a+b"},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			body := "content of " + tc.key
+			if a := do(t, "PUT", n.URL()+"/v1/objects/"+tc.put, strings.NewReader(body)); a.status != http.StatusCreated {
+				t.Fatalf("PUT %s: %d %s", tc.put, a.status, a.body)
+			}
+			if a := do(t, "GET", n.URL()+"/v1/objects/"+tc.get, nil); a.status != http.StatusOK || string(a.body) != body {
+				t.Fatalf("GET %s: %d %q, want the content put as %s", tc.get, a.status, a.body, tc.put)
+			}
+		})
+	}
+	var list struct{ Objects []struct{ Key string } }
+	if err := json.Unmarshal(do(t, "GET", n.URL()+"/v1/objects", nil).body, &list); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range list.Objects {
+		keys = append(keys, o.Key)
+	}
+	if want := []string{"a+b", "img/\u00e9.txt", "photos/cat (1).jpg"}; !slices.Equal(keys, want) {
+		t.Fatalf("listed keys %q, want %q", keys, want)
+	}
+	for _, bad := range []string{"%2e%2e/x", "a/%2E%2E/b", "a/%2e/b", "%2e%2e"} {
+		t.Run(bad, func(t *testing.T) {
+			errorOf(t, do(t, "PUT", n.URL()+"/v1/objects/"+bad, strings.NewReader("x")), http.StatusBadRequest)
+		})
 	}
 }
 

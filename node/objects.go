@@ -2,10 +2,12 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -28,8 +30,20 @@ const (
 	maxListLimit     = 1000
 )
 
+// objectKey returns the key the path names after its route's prefix. chi
+// routes a path with escapes Go would write differently (RawPath set, as
+// in cat%20(1).jpg or %c3%a9) on its raw form, so the key is unescaped
+// here: however a client escapes a name, it is one key, and an escaped
+// ".." is refused like a plain one.
 func objectKey(r *http.Request) (string, error) {
 	key := chi.URLParam(r, "*")
+	if r.URL.RawPath != "" {
+		k, err := url.PathUnescape(key)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", storage.ErrBadKey, err)
+		}
+		key = k
+	}
 	if err := storage.ValidateKey(key); err != nil {
 		return "", err
 	}
