@@ -153,8 +153,19 @@ func TestNode_PutGet(t *testing.T) {
 			t.Fatalf("open Range status=%d len=%d", r.status, len(r.body))
 		}
 		r = do(t, "GET", url, nil, "Range", "bytes=20000-")
-		if r.status != http.StatusRequestedRangeNotSatisfiable {
-			t.Fatalf("range past the end status=%d", r.status)
+		errorOf(t, r, http.StatusRequestedRangeNotSatisfiable)
+		if ct, cr := r.header.Get("Content-Type"), r.header.Get("Content-Range"); ct != "application/json" || cr != "bytes */10000" {
+			t.Fatalf("range past the end: Content-Type %q, Content-Range %q", ct, cr)
+		}
+	})
+	t.Run("IfMatch", func(t *testing.T) {
+		r := do(t, "GET", url, nil, "If-Match", `"other"`)
+		if msg := errorOf(t, r, http.StatusPreconditionFailed); msg != "precondition failed" {
+			t.Fatalf("If-Match other: error %q", msg)
+		}
+		r = do(t, "GET", url, nil, "If-Match", g.header.Get("Etag"), "Range", "bytes=0-9")
+		if r.status != http.StatusPartialContent || !bytes.Equal(r.body, content[:10]) {
+			t.Fatalf("If-Match own ETag with Range: status=%d len=%d", r.status, len(r.body))
 		}
 	})
 	t.Run("IfNoneMatch", func(t *testing.T) {

@@ -232,7 +232,9 @@ func serveContent(w http.ResponseWriter, r *http.Request, hdr *answerHeaders, co
 	size := hdr.size
 	if size < 0 || !unconditional(r.Header) {
 		hdr.set(h, false)
-		http.ServeContent(w, r, "", hdr.modified, content)
+		jw := &jsonErrorWriter{ResponseWriter: w}
+		http.ServeContent(jw, r, "", hdr.modified, content)
+		jw.finish()
 		return
 	}
 	hdr.set(h, true)
@@ -255,6 +257,50 @@ func serveContent(w http.ResponseWriter, r *http.Request, hdr *answerHeaders, co
 		}
 	}
 	writeBody(w, content, size)
+}
+
+// jsonErrorWriter turns the errors http.ServeContent answers in plain
+// text (416 for a range past the end, 412 for a failed If-Match or
+// If-Unmodified-Since, with no body at all) into JSON errors, as every
+// other error of the API is: the status is held back until finish, with
+// the first maxErrorText bytes of the text written after it.
+type jsonErrorWriter struct {
+	http.ResponseWriter
+	status int // an error status held back; 0 if none
+	text   []byte
+}
+
+const maxErrorText = 256
+
+func (w *jsonErrorWriter) WriteHeader(code int) {
+	if code < 400 || w.status != 0 {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.status = code
+}
+
+func (w *jsonErrorWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		return w.ResponseWriter.Write(p)
+	}
+	w.text = append(w.text, p[:min(len(p), maxErrorText-len(w.text))]...)
+	return len(p), nil
+}
+
+func (w *jsonErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// finish writes the error held back, if any.
+func (w *jsonErrorWriter) finish() {
+	if w.status == 0 {
+		return
+	}
+	msg := strings.TrimSpace(string(w.text))
+	if msg == "" {
+		msg = strings.ToLower(http.StatusText(w.status))
+	}
+	w.Header().Del("X-Content-Type-Options")
+	writeJSON(w.ResponseWriter, w.status, map[string]string{"error": msg})
 }
 
 // unixEpoch is, like the zero time, "no modification time" to
