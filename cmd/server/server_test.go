@@ -125,13 +125,16 @@ func TestUpload_Failures(t *testing.T) {
 	s := c.Servers[0]
 	dir := t.TempDir()
 	path, _ := writeRandomFile(t, dir, "f.bin", 100, 1)
+	// Each reason ends its line: "open ...: no such file or directory"
+	// inside a "cannot reach" line does not tell a missing file.
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"NoFile", []string{"--server", s.URL, filepath.Join(dir, "missing")}, "no such file"},
+		{"NoFile", []string{"--server", s.URL, filepath.Join(dir, "missing")}, ": no such file\n"},
 		{"ServerDown", []string{"--server", "http://" + fixtures.FreeAddr(t), path}, "cannot reach"},
+		{"NoFileServerDown", []string{"--server", "http://" + fixtures.FreeAddr(t), filepath.Join(dir, "missing")}, ": no such file\n"},
 		{"BadKey", []string{"--server", s.URL, "--key", "a/../b", path}, "400"},
 		{"BadEncoding", []string{"--server", s.URL, "--encoding", "xml", path}, "unknown encoding"},
 		{"NoArgs", []string{"--server", s.URL}, "no file given"},

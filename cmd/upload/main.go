@@ -159,10 +159,12 @@ func explain(server, file string, err error) error {
 	switch {
 	case errors.As(err, &se):
 		return fmt.Errorf("%s: refused by %s: %d %s", file, server, se.Status, se.Message)
+	case errors.Is(err, os.ErrNotExist) && !errors.As(err, &oe):
+		// Before the network's case: the system's error numbers (ENOENT
+		// here) implement net.Error too.
+		return fmt.Errorf("%s: no such file", file)
 	case errors.As(err, &oe), errors.As(err, &ne):
 		return fmt.Errorf("%s: cannot reach %s: %v\nTry: upload --server URL FILE (a running server's base URL)", file, server, err)
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%s: no such file", file)
 	}
 	return fmt.Errorf("%s: %w", file, err)
 }
