@@ -276,14 +276,21 @@ func TestNode_DeleteNeedsToken(t *testing.T) {
 	n := startNode(t)
 	url := n.URL() + "/v1/objects/x.txt"
 	do(t, "PUT", url, strings.NewReader("x"))
-	if msg := errorOf(t, do(t, "DELETE", url, nil), 401); !strings.Contains(msg, "admin-token") {
+	a := do(t, "DELETE", url, nil)
+	if msg := errorOf(t, a, 401); !strings.Contains(msg, "admin-token") {
 		t.Fatalf("401 message %q does not say how to set a token", msg)
 	}
+	if got := a.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer ") {
+		t.Fatalf("401 with WWW-Authenticate %q, want a Bearer challenge", got)
+	}
+	errorOf(t, do(t, "DELETE", url, nil, "Authorization", "Basic "+testToken), 401)
+	errorOf(t, do(t, "DELETE", url, nil, "Authorization", "Bearer "), 401)
 	errorOf(t, do(t, "DELETE", url, nil, "Authorization", "Bearer wrong"), 403)
 	if a := do(t, "GET", url, nil); a.status != 200 {
 		t.Fatalf("object gone after refused deletes: %d", a.status)
 	}
-	if a := do(t, "DELETE", url, nil, "Authorization", "Bearer "+testToken); a.status != 200 {
+	// The scheme's name is case-insensitive.
+	if a := do(t, "DELETE", url, nil, "Authorization", "bearer "+testToken); a.status != 200 {
 		t.Fatalf("DELETE with token: %d %s", a.status, a.body)
 	}
 	errorOf(t, do(t, "GET", url, nil), 404)

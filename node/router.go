@@ -67,6 +67,15 @@ func (n *Node) admin(next http.Handler) http.Handler {
 	return AdminOnly(n.cfg.AdminToken, next)
 }
 
+// bearerToken returns the token of an "Authorization: Bearer TOKEN"
+// header. The scheme's name is case-insensitive (RFC 9110, 11.1), as
+// priceinfo takes it.
+func bearerToken(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
 // AdminOnly wraps next so that it runs only for requests carrying
 // "Authorization: Bearer token". An empty token disables admin calls.
 func AdminOnly(token string, next http.Handler) http.Handler {
@@ -75,8 +84,9 @@ func AdminOnly(token string, next http.Handler) http.Handler {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "admin API disabled: start the server with --admin-token TOKEN or CDN_ADMIN_TOKEN"})
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || got == "" {
+		got, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metacdn"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin token required: send Authorization: Bearer TOKEN (the server's --admin-token or CDN_ADMIN_TOKEN)"})
 			return
 		}
