@@ -12,7 +12,10 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultListen            = "127.0.0.1:8080"
+	// DefaultListen follows the demo's layout (proxy :8080, servers from
+	// :8081, priceinfo :8090), where upload's --server points by default:
+	// programs started on their defaults find each other.
+	DefaultListen            = "127.0.0.1:8081"
 	DefaultHeartbeatInterval = 2 * time.Second
 	// DefaultMaxMessageBytes bounds one POST /v1/upload message: a 4 MiB
 	// chunk as base64 JSON is 5.4 MiB, so this leaves room for the envelope.

@@ -34,7 +34,9 @@ func ParsePolicy(s string) (Policy, error) {
 
 // Defaults of Config.
 const (
-	DefaultListen            = "127.0.0.1:8090"
+	// DefaultListen is the proxy's place in the demo's layout (servers
+	// from :8081, priceinfo :8090).
+	DefaultListen            = "127.0.0.1:8080"
 	DefaultPolicy            = PolicyNetwork
 	DefaultWeight            = 0.5
 	DefaultProbeInterval     = time.Second

@@ -2,9 +2,9 @@
 // CDN servers from any one of them, measures them, reads the providers'
 // prices, and sends each request to the server its policy picks.
 //
-//	proxy --server http://127.0.0.1:8081 --priceinfo http://127.0.0.1:8070 --policy combined
-//	curl http://127.0.0.1:8090/v1/objects/cat.jpg              # reverse mode
-//	curl -x http://127.0.0.1:8090 http://cdn/v1/objects/cat.jpg  # forward mode
+//	proxy --server http://127.0.0.1:8081 --priceinfo http://127.0.0.1:8090 --policy combined
+//	curl http://127.0.0.1:8080/v1/objects/cat.jpg              # reverse mode
+//	curl -x http://127.0.0.1:8080 http://cdn/v1/objects/cat.jpg  # forward mode
 package main
 
 import (

@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
 	var encoding string
 	var quiet bool
-	fs.StringVar(&cfg.Server, "server", envOr("CDN_SERVER", "http://127.0.0.1:8081"), "base `URL` of any metacdn server (default $CDN_SERVER)")
+	fs.StringVar(&cfg.Server, "server", envOr("CDN_SERVER", "http://127.0.0.1:8081"), "base `URL` of any metacdn server, or $CDN_SERVER")
 	fs.StringVar(&encoding, "encoding", "protobuf", "message encoding: json (content base64) or protobuf")
 	fs.StringVar(&cfg.Key, "key", "", "object `NAME` (default: the file's base name; only with one file)")
 	fs.Var(meta, "meta", "metadata `k=v` (repeatable)")
