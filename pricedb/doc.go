@@ -7,7 +7,8 @@
 // A Price is one provider's row: egress_usd_per_gb (network cost per GB
 // out) and server_usd_per_hour are required; request_usd_per_10k, region,
 // egress tiers, source, as_of, notes and a map of further named costs are
-// optional. DecodePrice parses a row strictly: unknown fields, missing,
+// optional; any other top-level number is one more named cost. DecodePrice
+// parses a row strictly: unknown fields that are not numbers, missing,
 // non-numeric, negative or non-finite costs are errors that name the field
 // (a *FieldError wrapping ErrInvalid).
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -184,17 +185,21 @@ type tierInput struct {
 
 // DecodePrice reads one JSON row from r and validates it. provider, if not
 // empty, is the row's name (from the URL): the body may then omit
-// "provider" but must not name another. Unknown fields, trailing data,
-// missing required costs, non-numbers, negative or non-finite numbers are
-// errors; each is a *FieldError wrapping ErrInvalid that names the field.
+// "provider" but must not name another. Other top-level numbers are
+// named costs (see decodeRow). Unknown fields that are not numbers,
+// trailing data, missing required costs, non-numbers, negative or
+// non-finite numbers are errors; each is a *FieldError wrapping ErrInvalid that names the field.
 // Errors reading r itself (such as *http.MaxBytesError) are returned
 // wrapped, not as ErrInvalid. "version" and "updated_at" are accepted and
 // ignored.
 func DecodePrice(r io.Reader, provider string) (Price, error) {
 	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	var in priceInput
-	if err := decodeErr("", dec.Decode(&in)); err != nil {
+	var raw json.RawMessage
+	if err := decodeErr("", dec.Decode(&raw)); err != nil {
+		return Price{}, err
+	}
+	in, err := decodeRow("", raw)
+	if err != nil {
 		return Price{}, err
 	}
 	if err := expectEOF(dec); err != nil {
@@ -251,10 +256,8 @@ func DecodeSeed(data []byte) ([]Price, error) {
 	out := make([]Price, 0, len(raws))
 	for i, raw := range raws {
 		prefix := fmt.Sprintf("providers[%d].", i)
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		var in priceInput
-		if err := decodeErr(prefix, dec.Decode(&in)); err != nil {
+		in, err := decodeRow(prefix, raw)
+		if err != nil {
 			return nil, err
 		}
 		if in.Provider == nil {
@@ -278,6 +281,73 @@ func DecodeSeed(data []byte) ([]Price, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// rowFields are the JSON names of priceInput's fields.
+var rowFields = func() map[string]bool {
+	names := make(map[string]bool)
+	t := reflect.TypeOf(priceInput{})
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names[name] = true
+	}
+	return names
+}()
+
+// decodeRow parses one row's JSON object. A top-level field it does not
+// know is a further named cost, as one in "extra" is ("any other cost
+// field" of a PUT): it must be a number >= 0 under a name extra takes,
+// and not in extra too. A field that is not a number is refused as
+// unknown, so a misspelt "regoin" still gets a 400.
+func decodeRow(prefix string, raw []byte) (priceInput, error) {
+	var in priceInput
+	var fields map[string]json.RawMessage
+	if err := decodeErr(prefix, json.Unmarshal(raw, &fields)); err != nil {
+		return in, err
+	}
+	if fields == nil {
+		return in, fieldErr(strings.TrimSuffix(prefix, "."), "must be a JSON object, got null")
+	}
+	costs := make(map[string]json.RawMessage)
+	for name, v := range fields {
+		if !rowFields[name] {
+			costs[name] = v
+			delete(fields, name)
+		}
+	}
+	known, err := json.Marshal(fields)
+	if err != nil {
+		return in, fmt.Errorf("decode price: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(known))
+	dec.DisallowUnknownFields()
+	if err := decodeErr(prefix, dec.Decode(&in)); err != nil {
+		return in, err
+	}
+	for _, name := range sortedKeys(costs) {
+		v := costs[name]
+		var cost float64
+		if raw := bytes.TrimSpace(v); len(raw) == 0 || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+			return in, fieldErr(prefix+name, "is not a known field; any other field is a cost and takes a number >= 0, got %s", jsonKind(v))
+		}
+		if json.Unmarshal(v, &cost) != nil {
+			return in, fieldErr(prefix+name, "must be a number, got %s", jsonKind(v))
+		}
+		if err := checkCost(prefix+name, cost); err != nil {
+			return in, err
+		}
+		if !extraRE.MatchString(name) {
+			return in, fieldErr(prefix+truncate(name, 80), "is not a known field; a cost's name is 1-63 characters of lowercase letters, digits and '_'")
+		}
+		if _, dup := in.Extra[name]; dup {
+			return in, fieldErr(prefix+name, "is given both as a field and in extra")
+		}
+		if in.Extra == nil {
+			in.Extra = make(map[string]json.RawMessage)
+		}
+		in.Extra[name] = v
+	}
+	return in, nil
 }
 
 func (in *priceInput) price(prefix string) (Price, error) {
@@ -431,7 +501,8 @@ func expectEOF(dec *json.Decoder) error {
 
 func isJSONErr(err error) bool {
 	var syn *json.SyntaxError
-	return errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF)
+	var typ *json.UnmarshalTypeError // a number out of float64's range
+	return errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 func deref(s *string) string {

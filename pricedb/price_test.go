@@ -33,6 +33,15 @@ func TestDecodePrice(t *testing.T) {
 	if _, err := DecodePrice(strings.NewReader(`{"provider":"gcp","egress_usd_per_gb":1,"server_usd_per_hour":1}`), ""); err != nil {
 		t.Fatalf("provider from body: %v", err)
 	}
+	// Any other cost field is a named cost, as one in extra is.
+	p, err = DecodePrice(strings.NewReader(`{"egress_usd_per_gb":0.05,"server_usd_per_hour":0.02,
+		"storage_usd_per_gb_month":0.02,"extra":{"cdn_fee":0}}`), "oracle")
+	if err != nil {
+		t.Fatalf("other cost fields: %v", err)
+	}
+	if len(p.Extra) != 2 || p.Extra["storage_usd_per_gb_month"] != 0.02 || p.Extra["cdn_fee"] != 0 {
+		t.Fatalf("other cost fields: Extra=%v, want both costs", p.Extra)
+	}
 }
 
 // decodeCases are rows every decoder path must refuse, with the field the
@@ -51,7 +60,13 @@ var decodeCases = []struct {
 	{"HugeEgress", `{"egress_usd_per_gb":1e400,"server_usd_per_hour":1}`, "egress_usd_per_gb"},
 	{"NegativeRequest", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"request_usd_per_10k":-1}`, "request_usd_per_10k"},
 	{"StringRequest", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"request_usd_per_10k":"x"}`, "request_usd_per_10k"},
-	{"UnknownField", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"cpu_usd":2}`, "cpu_usd"},
+	{"UnknownField", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"regoin":"us-east-1"}`, "regoin"},
+	{"OtherCostNegative", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"storage_usd_per_gb_month":-1}`, "storage_usd_per_gb_month"},
+	{"OtherCostString", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"storage_usd_per_gb_month":"0.02"}`, "storage_usd_per_gb_month"},
+	{"OtherCostNull", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"storage_usd_per_gb_month":null}`, "storage_usd_per_gb_month"},
+	{"OtherCostHuge", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"storage_usd_per_gb_month":1e400}`, "storage_usd_per_gb_month"},
+	{"OtherCostBadName", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"Storage":1}`, "Storage"},
+	{"OtherCostTwice", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"cdn_fee":1,"extra":{"cdn_fee":2}}`, "cdn_fee"},
 	{"UnknownTierField", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"tiers":[{"usd_per_gb":1,"from_gb":0}]}`, "tiers[0].from_gb"},
 	{"TierMissingPrice", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"tiers":[{"up_to_gb":10}]}`, "tiers[0].usd_per_gb"},
 	{"TierStringPrice", `{"egress_usd_per_gb":1,"server_usd_per_hour":1,"tiers":[{"up_to_gb":10,"usd_per_gb":1},{"usd_per_gb":"1"}]}`, "tiers[1].usd_per_gb"},
@@ -69,6 +84,8 @@ var decodeCases = []struct {
 	{"Empty", ``, ""},
 	{"Array", `[{"egress_usd_per_gb":1,"server_usd_per_hour":1}]`, ""},
 	{"Trailing", `{"egress_usd_per_gb":1,"server_usd_per_hour":1} {}`, ""},
+	{"TrailingHugeNumber", `{"egress_usd_per_gb":1,"server_usd_per_hour":1} 1e700`, ""},
+	{"NumberThenHuge", `01E700`, ""},
 }
 
 func TestDecodePrice_Invalid(t *testing.T) {

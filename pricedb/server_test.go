@@ -166,6 +166,21 @@ func TestServer_PutGet(t *testing.T) {
 	}
 }
 
+// TestServer_PutOtherCosts: a PUT may carry any other cost field; the
+// row keeps it with its named costs (extra), and GET shows it there.
+func TestServer_PutOtherCosts(t *testing.T) {
+	svc := startService(t, nil)
+	r := put(t, svc, "oracle", `{"egress_usd_per_gb":0.0085,"server_usd_per_hour":0.02,"storage_usd_per_gb_month":0.0255}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("PUT with another cost field: %d %s", r.status, r.body)
+	}
+	r = do(t, http.MethodGet, svc.URL()+"/v1/prices/oracle", "")
+	var p Price
+	if err := json.Unmarshal(r.body, &p); err != nil || p.Extra["storage_usd_per_gb_month"] != 0.0255 {
+		t.Fatalf("GET row: %s (%v), want storage_usd_per_gb_month in extra", r.body, err)
+	}
+}
+
 func TestServer_GetNotFound(t *testing.T) {
 	svc := startService(t, nil)
 	for _, path := range []string{"/v1/prices/nope", "/v1/prices/UPPER", "/v1/nothing", "/"} {
