@@ -93,8 +93,12 @@ func TestFileConn_SameBytes(t *testing.T) {
 			t.Fatalf("ReadFrom: %v", err)
 		}
 		c.Close()
+		// The listener closes only once the connection was accepted: the
+		// accepting goroutine may not have reached Accept yet, and would
+		// then find the listener closed and report no bytes.
+		b := <-got
 		ln.Close()
-		if b := <-got; !bytes.Equal(b, want) {
+		if !bytes.Equal(b, want) {
 			t.Fatalf("size %d from %d: peer got %d bytes differing from the stream's %d", tc.size, tc.off, len(b), len(want))
 		}
 	}
