@@ -39,6 +39,12 @@ func openSession(t *testing.T, n *node.Node, enc wire.Encoding, key string, tota
 // streamMsgs posts msgs as one stream to session id.
 func streamMsgs(t *testing.T, n *node.Node, enc wire.Encoding, id string, msgs ...*wire.UploadRequest) answer {
 	t.Helper()
+	return do(t, "POST", n.URL()+"/v1/upload/"+id, bytes.NewReader(delimited(t, enc, msgs...)), "Content-Type", enc.ContentType())
+}
+
+// delimited is msgs framed one after another, as a stream's body.
+func delimited(t *testing.T, enc wire.Encoding, msgs ...*wire.UploadRequest) []byte {
+	t.Helper()
 	var body []byte
 	for _, m := range msgs {
 		var err error
@@ -46,7 +52,7 @@ func streamMsgs(t *testing.T, n *node.Node, enc wire.Encoding, id string, msgs .
 			t.Fatal(err)
 		}
 	}
-	return do(t, "POST", n.URL()+"/v1/upload/"+id, bytes.NewReader(body), "Content-Type", enc.ContentType())
+	return body
 }
 
 // chunks cuts content into messages of size bytes for session id, the
@@ -289,13 +295,7 @@ func TestUploadStatus_WaitsForOpenStream(t *testing.T) {
 // the caller closes the connection.
 func holdSession(t *testing.T, n *node.Node, id string, msgs []*wire.UploadRequest) net.Conn {
 	t.Helper()
-	var body []byte
-	for _, m := range msgs {
-		var err error
-		if body, err = wire.Protobuf.AppendDelimited(body, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	body := delimited(t, wire.Protobuf, msgs...)
 	c := dialRaw(t, n)
 	fmt.Fprintf(c, "POST /v1/upload/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: %d\r\n\r\n", id, len(body)+1000)
 	if _, err := c.Write(body); err != nil {
@@ -322,7 +322,7 @@ func TestUploadSession_Busy(t *testing.T) {
 		body   []byte
 	}{
 		{"Status", "GET", nil},
-		{"Stream", "POST", mustDelimited(t, msgs[0])},
+		{"Stream", "POST", delimited(t, wire.Protobuf, msgs[0])},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := do(t, tc.method, n.URL()+"/v1/upload/"+id, bytes.NewReader(tc.body), "Content-Type", wire.Protobuf.ContentType())
@@ -338,15 +338,6 @@ func TestUploadSession_Busy(t *testing.T) {
 	if a.status != http.StatusOK || wire.JSON.Unmarshal(a.body, &up) != nil || up.Received != 0 {
 		t.Fatalf("status once the stream ended: %d %s, want 200 with nothing received (one message is no batch)", a.status, a.body)
 	}
-}
-
-func mustDelimited(t *testing.T, m *wire.UploadRequest) []byte {
-	t.Helper()
-	b, err := wire.Protobuf.AppendDelimited(nil, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestUploader_WaitsOutBusySession: the upload program's stream breaks
