@@ -254,15 +254,39 @@ func (r *Replicator) handleBlob(w http.ResponseWriter, req *http.Request) error 
 	cw := &countingWriter{ResponseWriter: w}
 	http.ServeContent(cw, req, "", time.Time{}, br)
 	r.met.bytesShipped.WithLabelValues(peerLabel(req.Header.Get(headerPeerID))).Add(float64(cw.n))
+	if cw.errStatus != 0 {
+		// ServeContent's own errors (416 for a range past the end) go out
+		// as every other error of the API does.
+		return &httpError{status: cw.errStatus, msg: strings.TrimSpace(string(cw.errText))}
+	}
 	return nil
 }
 
+// countingWriter counts the body bytes written, and holds back an error
+// status and its text for the caller to answer.
 type countingWriter struct {
 	http.ResponseWriter
-	n int64
+	n         int64
+	errStatus int
+	errText   []byte
+}
+
+// maxErrorText bounds the error text a countingWriter keeps.
+const maxErrorText = 256
+
+func (c *countingWriter) WriteHeader(code int) {
+	if code >= 400 && c.errStatus == 0 {
+		c.errStatus = code
+		return
+	}
+	c.ResponseWriter.WriteHeader(code)
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.errStatus != 0 {
+		c.errText = append(c.errText, p[:min(len(p), maxErrorText-len(c.errText))]...)
+		return len(p), nil
+	}
 	n, err := c.ResponseWriter.Write(p)
 	c.n += int64(n)
 	return n, err

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -119,6 +120,23 @@ func TestSyncRoutes_Errors(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK || string(b) != "content" {
 			t.Fatalf("blob: %d %q", res.StatusCode, b)
+		}
+	})
+	t.Run("BlobRangePastEnd", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, n.url+"/v1/replication/blobs/"+o.SHA256, nil)
+		req.Header.Set("Range", "bytes=100-")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var e struct{ Error string }
+		if res.StatusCode != http.StatusRequestedRangeNotSatisfiable || json.Unmarshal(b, &e) != nil || e.Error == "" {
+			t.Fatalf("range past the end: %d %q, want 416 with a JSON error", res.StatusCode, b)
+		}
+		if got := res.Header.Get("Content-Range"); got != "bytes */7" {
+			t.Fatalf("Content-Range %q, want bytes */7", got)
 		}
 	})
 }
