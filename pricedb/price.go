@@ -188,10 +188,10 @@ type tierInput struct {
 // "provider" but must not name another. Other top-level numbers are
 // named costs (see decodeRow). Unknown fields that are not numbers,
 // trailing data, missing required costs, non-numbers, negative or
-// non-finite numbers are errors; each is a *FieldError wrapping ErrInvalid that names the field.
-// Errors reading r itself (such as *http.MaxBytesError) are returned
-// wrapped, not as ErrInvalid. "version" and "updated_at" are accepted and
-// ignored.
+// non-finite numbers are errors; each is a *FieldError wrapping
+// ErrInvalid that names the field. Errors reading r itself (such as
+// *http.MaxBytesError) are returned wrapped, not as ErrInvalid. "version"
+// and "updated_at" are accepted and ignored.
 func DecodePrice(r io.Reader, provider string) (Price, error) {
 	dec := json.NewDecoder(r)
 	var raw json.RawMessage

@@ -257,7 +257,11 @@ func (r *Replicator) handleBlob(w http.ResponseWriter, req *http.Request) error 
 	if cw.errStatus != 0 {
 		// ServeContent's own errors (416 for a range past the end) go out
 		// as every other error of the API does.
-		return &httpError{status: cw.errStatus, msg: strings.TrimSpace(string(cw.errText))}
+		msg := strings.TrimSpace(string(cw.errText))
+		if msg == "" { // a 412 has no text
+			msg = strings.ToLower(http.StatusText(cw.errStatus))
+		}
+		return &httpError{status: cw.errStatus, msg: msg}
 	}
 	return nil
 }
