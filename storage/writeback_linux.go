@@ -24,6 +24,12 @@ const syncFileRangeWrite = 0x2
 type writebackNudger struct {
 	f *os.File // the bbolt file, opened again
 
+	// use is held shared by each during, and exclusively by close: a
+	// commit that began as the database closed must not nudge a file
+	// descriptor closed under it, which may already name another file.
+	use    sync.RWMutex
+	closed bool
+
 	mu       sync.Mutex
 	reserved int64 // how far the file's blocks are allocated (see reserve)
 }
@@ -46,6 +52,11 @@ func newWritebackNudger(path string) *writebackNudger {
 // what follows end() (the data's size once fn is done).
 func (w *writebackNudger) during(fn func() error, end func() int64) error {
 	if w == nil {
+		return fn()
+	}
+	w.use.RLock()
+	defer w.use.RUnlock()
+	if w.closed {
 		return fn()
 	}
 	stop := make(chan struct{})
@@ -99,8 +110,13 @@ func (w *writebackNudger) reserve(end int64) {
 	}
 }
 
+// close closes the file once no during runs. The database closes first,
+// so a during still running ends soon: its transaction fails.
 func (w *writebackNudger) close() {
 	if w != nil {
+		w.use.Lock()
+		defer w.use.Unlock()
+		w.closed = true
 		w.f.Close()
 	}
 }
