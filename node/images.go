@@ -299,7 +299,9 @@ func (s *imageService) serve(w http.ResponseWriter, r *http.Request, key, widthP
 	setImageHeaders(h, v.Width, source)
 	s.met.served.WithLabelValues(source).Inc()
 	start := time.Now()
-	serveBlob(w, r, variantETag(obj.SHA256, v.Width), v.ContentType, obj.Modified, bytes.NewReader(v.Data))
+	if err := serveBlob(w, r, variantETag(obj.SHA256, v.Width), v.ContentType, obj.Modified, bytes.NewReader(v.Data)); err != nil {
+		return err
+	}
 	s.observe(r, int64(len(v.Data)), start)
 	return nil
 }
@@ -317,7 +319,9 @@ func (s *imageService) serveOriginal(w http.ResponseWriter, r *http.Request, obj
 	setImageHeaders(w.Header(), info.Width, sourceOriginal)
 	s.met.served.WithLabelValues(sourceOriginal).Inc()
 	start := time.Now()
-	serveBlob(w, r, o.SHA256, o.ContentType, o.Modified, blob)
+	if err := serveBlob(w, r, o.SHA256, o.ContentType, o.Modified, blob); err != nil {
+		return err
+	}
 	s.observe(r, o.Size, start)
 	return nil
 }

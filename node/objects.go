@@ -157,8 +157,7 @@ func (n *Node) handleGet(w http.ResponseWriter, r *http.Request) error {
 		hdr = newAnswerHeaders(obj.Meta, obj.SHA256, obj.ContentType, obj.Modified, blob.Size())
 		blob.SetMemo(hdr)
 	}
-	serveContent(w, r, hdr, blob)
-	return nil
+	return serveContent(w, r, hdr, blob)
 }
 
 // answerHeaders are the headers of an answer with content: made once,
@@ -213,12 +212,12 @@ func (a *answerHeaders) set(h http.Header, whole bool) {
 }
 
 // serveBlob answers with content addressed by sha, as serveContent does.
-func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, modified time.Time, content io.ReadSeeker) {
+func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, modified time.Time, content io.ReadSeeker) error {
 	size := int64(-1)
 	if sized, ok := content.(interface{ Size() int64 }); ok {
 		size = sized.Size()
 	}
-	serveContent(w, r, newAnswerHeaders(nil, sha, contentType, modified, size), content)
+	return serveContent(w, r, newAnswerHeaders(nil, sha, contentType, modified, size), content)
 }
 
 // serveContent answers with content and its headers: ETag, Range,
@@ -226,21 +225,23 @@ func serveBlob(w http.ResponseWriter, r *http.Request, sha, contentType string, 
 // neither Range nor a precondition, nearly every one, is answered here
 // without it: the same headers, but the body goes out through a pooled
 // buffer, where ServeContent's io.CopyN allocates one per request, and a
-// small one in one write call (see respConn).
-func serveContent(w http.ResponseWriter, r *http.Request, hdr *answerHeaders, content io.ReadSeeker) {
+// small one in one write call (see respConn). The error it returns is
+// one ServeContent would have answered in plain text (a range past the
+// end, a failed precondition), for the handler to answer as every other
+// error; nothing is written then.
+func serveContent(w http.ResponseWriter, r *http.Request, hdr *answerHeaders, content io.ReadSeeker) error {
 	h := w.Header()
 	size := hdr.size
 	if size < 0 || !unconditional(r.Header) {
 		hdr.set(h, false)
-		jw := &jsonErrorWriter{ResponseWriter: w}
-		http.ServeContent(jw, r, "", hdr.modified, content)
-		jw.finish()
-		return
+		hw := &heldErrorWriter{ResponseWriter: w}
+		http.ServeContent(hw, r, "", hdr.modified, content)
+		return hw.err()
 	}
 	hdr.set(h, true)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
-		return
+		return nil
 	}
 	// As with ServeContent, a failure now can only cut the body short;
 	// net/http then closes the connection, as Content-Length is not met.
@@ -253,18 +254,18 @@ func serveContent(w http.ResponseWriter, r *http.Request, hdr *answerHeaders, co
 					f.Flush()
 				}
 			}
-			return
+			return nil
 		}
 	}
 	writeBody(w, content, size)
+	return nil
 }
 
-// jsonErrorWriter turns the errors http.ServeContent answers in plain
-// text (416 for a range past the end, 412 for a failed If-Match or
-// If-Unmodified-Since, with no body at all) into JSON errors, as every
-// other error of the API is: the status is held back until finish, with
-// the first maxErrorText bytes of the text written after it.
-type jsonErrorWriter struct {
+// heldErrorWriter holds back an error status http.ServeContent writes,
+// with the first maxErrorText bytes of its text (416 for a range past the
+// end; a 412 has none), so that the handler answers it as a JSON error
+// as it does every other.
+type heldErrorWriter struct {
 	http.ResponseWriter
 	status int // an error status held back; 0 if none
 	text   []byte
@@ -272,7 +273,7 @@ type jsonErrorWriter struct {
 
 const maxErrorText = 256
 
-func (w *jsonErrorWriter) WriteHeader(code int) {
+func (w *heldErrorWriter) WriteHeader(code int) {
 	if code < 400 || w.status != 0 {
 		w.ResponseWriter.WriteHeader(code)
 		return
@@ -280,7 +281,7 @@ func (w *jsonErrorWriter) WriteHeader(code int) {
 	w.status = code
 }
 
-func (w *jsonErrorWriter) Write(p []byte) (int, error) {
+func (w *heldErrorWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		return w.ResponseWriter.Write(p)
 	}
@@ -288,19 +289,19 @@ func (w *jsonErrorWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *jsonErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *heldErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// finish writes the error held back, if any.
-func (w *jsonErrorWriter) finish() {
+// err is the error held back, or nil.
+func (w *heldErrorWriter) err() error {
 	if w.status == 0 {
-		return
+		return nil
 	}
 	msg := strings.TrimSpace(string(w.text))
 	if msg == "" {
 		msg = strings.ToLower(http.StatusText(w.status))
 	}
-	w.Header().Del("X-Content-Type-Options")
-	writeJSON(w.ResponseWriter, w.status, map[string]string{"error": msg})
+	w.Header().Del("X-Content-Type-Options") // set with the text, which is gone
+	return errStatus(w.status, msg, nil)
 }
 
 // unixEpoch is, like the zero time, "no modification time" to
