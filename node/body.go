@@ -91,7 +91,7 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 	if ir.lowat == 0 {
 		n, err := ir.r.Read(p)
 		ir.left -= int64(n)
-		return n, err
+		return n, malformedBody(err)
 	}
 	ir.armValve()
 	n, err := ir.r.Read(p)
@@ -101,7 +101,22 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 		<-ir.blown
 		ir.lowat, ir.sock = 0, nil
 	}
-	return n, err
+	return n, malformedBody(err)
+}
+
+// malformedBody marks a body read's failure that is the client's doing
+// and has no answer of its own (a chunk length that is not hex, a chunk
+// too long: net/http's chunked reader), so that it is answered 400 rather
+// than taken for the server's fault. The end of the body, a body cut short
+// (bodyError), the idle deadline and the size limit pass unchanged.
+func malformedBody(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil, err == io.EOF, errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &mbe):
+		return err
+	}
+	return errStatus(http.StatusBadRequest, "malformed request body", err)
 }
 
 // armValve starts the timer that drops the mark if the next read waits

@@ -272,6 +272,28 @@ func TestNode_TruncatedBody(t *testing.T) {
 	errorOf(t, do(t, "GET", n.URL()+"/v1/objects/short", nil), 404)
 }
 
+// TestNode_MalformedChunkedBody: a chunked body whose chunk length is not
+// hex, or too long, is the client's fault: 400 with a JSON error (it was
+// a 500, logged as the server's error), and nothing is stored.
+func TestNode_MalformedChunkedBody(t *testing.T) {
+	n := startNode(t)
+	for name, chunk := range map[string]string{"NotHex": "zz", "TooLong": "ffffffffffffffffff"} {
+		t.Run(name, func(t *testing.T) {
+			conn := dialRaw(t, n)
+			defer conn.Close()
+			fmt.Fprintf(conn, "PUT /v1/objects/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%s\r\nabc\r\n0\r\n\r\n", chunk)
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			errorOf(t, answer{status: res.StatusCode, header: res.Header, body: body}, http.StatusBadRequest)
+		})
+	}
+	errorOf(t, do(t, "GET", n.URL()+"/v1/objects/chunked", nil), 404)
+}
+
 func TestNode_DeleteNeedsToken(t *testing.T) {
 	n := startNode(t)
 	url := n.URL() + "/v1/objects/x.txt"

@@ -62,7 +62,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, "body over the size limit"
 	case errors.Is(err, storage.ErrNotFound):
 		return http.StatusNotFound, "not found"
-	case errors.Is(err, storage.ErrBadKey):
+	case errors.Is(err, storage.ErrBadKey), errors.Is(err, storage.ErrInvalid):
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, storage.ErrDigestMismatch):
 		return http.StatusBadRequest, "sha-256 digest does not match the content; nothing was stored"

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"testing"
 
 	"metacdn/node"
+	"metacdn/storage"
 	"metacdn/uploader"
 	"metacdn/wire"
 )
@@ -130,6 +132,11 @@ func TestUpload_BadInput(t *testing.T) {
 		{"BadKey", "application/json", mustJSON(&wire.UploadRequest{Key: "../a", Content: good, Final: true, Sha256: hexSHA(good)}), 400},
 		{"UnknownSession", "application/json", mustJSON(&wire.UploadRequest{UploadId: "nope", Offset: 5, Content: good}), 404},
 		{"NewSessionNotAtZero", "application/json", mustJSON(&wire.UploadRequest{Key: "a", Offset: 5, Content: good}), 409},
+		{"NegativeTotalSize", "application/json", []byte(`{"key":"a","total_size":-1}`), 400},
+		{"EmptyMetaName", "application/json", mustJSON(&wire.UploadRequest{Key: "a", Metadata: map[string]string{"": "x"}, Content: good, Final: true, Sha256: hexSHA(good)}), 400},
+		{"MetaValueWithCRLF", "application/json", mustJSON(&wire.UploadRequest{Key: "a", Metadata: map[string]string{"a": "c\r\nX-Evil: 1"}, TotalSize: 10}), 400},
+		{"MetaNameNotAToken", "application/x-protobuf", mustProtobuf(&wire.UploadRequest{Key: "a", Metadata: map[string]string{"a b": "c"}, TotalSize: 10}), 400},
+		{"TooMuchMeta", "application/json", mustJSON(&wire.UploadRequest{Key: "a", Metadata: manyMeta(storage.MaxMetaEntries + 1), Content: good, Final: true, Sha256: hexSHA(good)}), 400},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,6 +151,22 @@ func TestUpload_BadInput(t *testing.T) {
 	if a := do(t, "GET", n.URL()+"/v1/objects", nil); !bytes.Contains(a.body, []byte(`"objects":[]`)) {
 		t.Fatalf("bad uploads stored something: %s", a.body)
 	}
+}
+
+func mustProtobuf(m *wire.UploadRequest) []byte {
+	b, err := wire.Protobuf.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func manyMeta(n int) map[string]string {
+	meta := make(map[string]string, n)
+	for i := range n {
+		meta[fmt.Sprintf("k%d", i)] = "v"
+	}
+	return meta
 }
 
 func mustJSON(m *wire.UploadRequest) []byte {

@@ -28,6 +28,9 @@ var (
 	ErrMissingBlob = errors.New("blob not stored")
 	// ErrTooLarge is returned when content is over Options.MaxObjectSize.
 	ErrTooLarge = errors.New("object too large")
+	// ErrInvalid is returned for a field a writer got wrong other than the
+	// key (ErrBadKey): metadata past its bounds, a negative size.
+	ErrInvalid = errors.New("invalid")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("database closed")
 )

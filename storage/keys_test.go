@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -67,4 +69,53 @@ func FuzzValidateKey(f *testing.F) {
 			t.Fatalf("ValidateKey(%q) ok=%v, want %v", key, got, want)
 		}
 	})
+}
+
+func TestValidateMeta(t *testing.T) {
+	big := strings.Repeat("v", MaxMetaBytes)
+	many := make(map[string]string)
+	for i := range MaxMetaEntries + 1 {
+		many["k"+strconv.Itoa(i)] = "v"
+	}
+	for name, tc := range map[string]struct {
+		meta map[string]string
+		ok   bool
+	}{
+		"None":           {nil, true},
+		"Plain":          {map[string]string{"owner": "ann", "x-y_z.1": "a b\tc", "lang": "ελληνικά"}, true},
+		"EmptyName":      {map[string]string{"": "x"}, false},
+		"NameWithSpace":  {map[string]string{"a b": "x"}, false},
+		"NameWithColon":  {map[string]string{"a:b": "x"}, false},
+		"ValueWithCRLF":  {map[string]string{"a": "c\r\nX-Evil: 1"}, false},
+		"ValueWithNUL":   {map[string]string{"a": "c\x00"}, false},
+		"ValueNotUTF8":   {map[string]string{"a": "\xff"}, false},
+		"TooManyEntries": {many, false},
+		"TooManyBytes":   {map[string]string{"a": big}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := ValidateMeta(tc.meta)
+			if tc.ok != (err == nil) || err != nil && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("ValidateMeta(%q) = %v, want ok %v (ErrInvalid otherwise)", tc.meta, err, tc.ok)
+			}
+		})
+	}
+}
+
+// TestPut_BadMetaStoresNothing: a Put or an upload session with metadata
+// out of bounds is refused before anything is written.
+func TestPut_BadMetaStoresNothing(t *testing.T) {
+	db := mustOpenDB(t)
+	bad := map[string]string{"a": "c\r\nX-Evil: 1"}
+	if _, err := db.Put(context.Background(), PutRequest{Key: "k", Meta: bad, Body: strings.NewReader("x")}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Put: %v, want ErrInvalid", err)
+	}
+	if _, err := db.BeginUpload("k", "", bad, 10); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("BeginUpload: %v, want ErrInvalid", err)
+	}
+	if _, err := db.BeginUpload("k", "", nil, -1); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("BeginUpload with a negative size: %v, want ErrInvalid", err)
+	}
+	if s := db.mustStats(); s.Objects != 0 || s.Uploads != 0 || s.Chunks != 0 {
+		t.Fatalf("refused writes left %+v", s)
+	}
 }

@@ -21,6 +21,9 @@ func (db *DB) Put(ctx context.Context, req PutRequest) (Object, error) {
 	if err := ValidateKey(req.Key); err != nil {
 		return Object{}, fmt.Errorf("put: %w", err)
 	}
+	if err := ValidateMeta(req.Meta); err != nil {
+		return Object{}, fmt.Errorf("put %q: %w", req.Key, err)
+	}
 	var want [32]byte
 	if req.SHA256 != "" {
 		var err error

@@ -27,7 +27,10 @@ func (db *DB) BeginUpload(key, contentType string, meta map[string]string, total
 		return Upload{}, fmt.Errorf("begin upload: %w", err)
 	}
 	if totalSize < 0 {
-		return Upload{}, fmt.Errorf("begin upload: negative total size")
+		return Upload{}, fmt.Errorf("begin upload: total size %d: %w", totalSize, ErrInvalid)
+	}
+	if err := ValidateMeta(meta); err != nil {
+		return Upload{}, fmt.Errorf("begin upload: %w", err)
 	}
 	if db.maxSize > 0 && totalSize > db.maxSize {
 		return Upload{}, fmt.Errorf("begin upload: %d bytes: %w", totalSize, ErrTooLarge)
