@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -474,6 +475,51 @@ func TestImages_Busy(t *testing.T) {
 	if got := metric(t, n, `metacdn_image_rejections_total{reason="busy"}`); got != 1 {
 		t.Fatalf("busy rejections %v, want 1", got)
 	}
+}
+
+// TestImages_BusyIsNoError: a 503 for overload is the server working as
+// designed; it is logged as a warning, never at ERROR, where operators
+// look for failures.
+func TestImages_BusyIsNoError(t *testing.T) {
+	var logs lockedBuffer
+	log, err := node.NewLogger(&logs, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := node.DefaultConfig()
+	cfg.ID, cfg.Listen, cfg.DataDir = "n1", "127.0.0.1:0", t.TempDir()
+	cfg.Images.MaxResizes, cfg.Images.Scale = 1, node.ScaleDynamic
+	n, err := node.Start(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	putObject(t, n, "a.jpg", photo(), "image/jpeg")
+	release := node.HoldResizeSlots(n)
+	defer release()
+	errorOf(t, do(t, "GET", n.URL()+"/v1/objects/a.jpg?w=300", nil), http.StatusServiceUnavailable)
+	if out := logs.String(); strings.Contains(out, `"level":"ERROR"`) || !strings.Contains(out, `"status":503`) {
+		t.Fatalf("logs of a busy 503: want its request line and no ERROR:\n%s", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer the server's goroutines may write to
+// while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestImages_DecodeMemory: a resize takes its image's estimated decode

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -65,10 +66,22 @@ func newMetrics(reg prometheus.Registerer, db *storage.DB) *metrics {
 
 // observe counts a finished request under its route, method and status.
 func (m *metrics) observe(rc *chi.Context, method string, status int, bytes int64, took time.Duration) {
-	s := m.seriesFor(rc, method, status)
+	s := m.seriesFor(rc, methodLabel(method), status)
 	s.requests.Inc()
 	s.duration.Observe(took.Seconds())
 	m.sent.Add(float64(bytes))
+}
+
+// methodLabel is a request method as a label: the client chooses it, so
+// any but the standard ones counts as "other", or each made-up method
+// would add series without bound.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete,
+		http.MethodOptions, http.MethodPatch, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 func (m *metrics) seriesFor(rc *chi.Context, method string, code int) *series {

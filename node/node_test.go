@@ -368,6 +368,19 @@ func TestNode_HealthzMetrics(t *testing.T) {
 	}
 }
 
+// TestNode_MetricsMadeUpMethods: methods are the client's to choose; made
+// up ones count as "other" instead of adding series each.
+func TestNode_MetricsMadeUpMethods(t *testing.T) {
+	n := startNode(t)
+	for i := range 20 {
+		do(t, fmt.Sprintf("M%d", i), n.URL()+"/healthz", nil)
+	}
+	a := do(t, "GET", n.URL()+"/metrics", nil)
+	if bytes.Contains(a.body, []byte(`method="M1"`)) || !bytes.Contains(a.body, []byte(`method="other"`)) {
+		t.Fatalf("made-up methods in /metrics: want them as method=\"other\" only")
+	}
+}
+
 // TestNode_BulkBodyKeepAlive sends bodies read in bulk (see idleBody)
 // trickled in pieces whose end falls anywhere, then another request on
 // the same connection: a low-water mark left above what the socket still

@@ -88,6 +88,9 @@ func (n *Node) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// The next try waits on the server again, so it may come soon.
 		w.Header().Set("Retry-After", "1")
 		n.log.Warn("upload session busy", "request_id", middleware.GetReqID(r.Context()), "path", r.URL.Path)
+	case status == http.StatusServiceUnavailable:
+		// Overload (too many images resizing): the request line says so
+		// at Warn; it is not the server failing.
 	case status >= 500:
 		n.log.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "err", err)
 	}

@@ -165,9 +165,9 @@ func objectGetKey(r *http.Request) (string, bool) {
 func (n *Node) logRequest(r *http.Request, rc *reqCtx, status int, took time.Duration) {
 	level := slog.LevelInfo
 	switch {
-	case status >= 500:
+	case status >= 500 && status != http.StatusServiceUnavailable:
 		level = slog.LevelError
-	case status >= 400:
+	case status >= 400: // a 503 too: overload, which the server answers as designed
 		level = slog.LevelWarn
 	case strings.HasPrefix(r.URL.Path, "/v1/replication/"):
 		// Peers sync every few seconds; their successful calls would

@@ -55,7 +55,7 @@ func (r *Replicator) applyEntries(ctx context.Context, src source, entries []sto
 	if len(slots) == 0 {
 		return 0, false, nil
 	}
-	defer func() { r.met.entriesReceived.WithLabelValues(peerLabel(src.id)).Add(float64(applied)) }()
+	defer func() { r.met.entriesReceived.WithLabelValues(r.peerLabel(src.id)).Add(float64(applied)) }()
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -239,7 +239,7 @@ func (r *Replicator) fetchFromAny(ctx context.Context, src source, sha string) e
 	if err == nil || errors.Is(err, errBlobNotFound) || ctx.Err() != nil {
 		return err
 	}
-	r.met.errors.WithLabelValues(peerLabel(src.id), "fetch").Inc()
+	r.met.errors.WithLabelValues(r.peerLabel(src.id), "fetch").Inc()
 	return r.fetchFromOthers(ctx, src, sha, err)
 }
 

@@ -28,7 +28,7 @@ var errBlobNotFound = errors.New("peer does not hold the blob")
 // call posts req to a peer's /v1/replication/OP in this server's encoding
 // and decodes the answer, in whatever encoding it comes, into resp.
 func (r *Replicator) call(ctx context.Context, peer, base, op string, req, resp proto.Message) error {
-	label := peerLabel(peer)
+	label := r.peerLabel(peer)
 	b, err := r.cfg.Encoding.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", op, err)
@@ -99,14 +99,14 @@ func (r *Replicator) fetchBlob(ctx context.Context, peer, base, sha string) erro
 	}
 	defer res.Body.Close()
 	if res.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("fetch blob %s from %s: %w", sha, peerLabel(peer), errBlobNotFound)
+		return fmt.Errorf("fetch blob %s from %s: %w", sha, r.peerLabel(peer), errBlobNotFound)
 	}
 	if res.StatusCode != http.StatusOK {
 		return readStatusError("fetch blob", res.StatusCode, res.Header.Get("Content-Type"), res.Body)
 	}
 	body := &countingReader{r: res.Body, onRead: func() { idle.Reset(r.cfg.BlobIdleTimeout) }}
 	err = r.db.PutBlob(ctx, body, sha)
-	r.met.bytesReceived.WithLabelValues(peerLabel(peer)).Add(float64(body.n))
+	r.met.bytesReceived.WithLabelValues(r.peerLabel(peer)).Add(float64(body.n))
 	if err != nil {
 		return fmt.Errorf("store blob %s: %w", sha, err)
 	}

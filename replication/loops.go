@@ -65,7 +65,7 @@ func (r *Replicator) heartbeatRound(ctx context.Context) {
 			var resp wire.Heartbeat
 			if err := r.call(cctx, t.id, t.url, "heartbeat", hb, &resp); err != nil {
 				if ctx.Err() == nil {
-					r.met.errors.WithLabelValues(peerLabel(t.id), "heartbeat").Inc()
+					r.met.errors.WithLabelValues(r.peerLabel(t.id), "heartbeat").Inc()
 					r.log.Debug("heartbeat failed", "peer", t.id, "url", t.url, "err", err)
 				}
 				return nil

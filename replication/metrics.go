@@ -62,8 +62,16 @@ func (m *metrics) forget(peer string) {
 	}
 }
 
-func peerLabel(id string) string {
-	if id == "" {
+// peerLabel is the metrics label of a peer id: the id of a server in the
+// membership table, or this one's, else "unknown". The ids come in
+// requests, so labelling every id a client sends would let it add series
+// without bound.
+func (r *Replicator) peerLabel(id string) string {
+	r.mu.Lock()
+	_, known := r.members[id]
+	known = known || id == r.self.ID
+	r.mu.Unlock()
+	if id == "" || !known {
 		return "unknown"
 	}
 	return id

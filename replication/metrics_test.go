@@ -1,10 +1,14 @@
 package replication
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"metacdn/wire"
 )
 
 // counterSum adds up every series of a metric family.
@@ -66,4 +70,33 @@ func TestMetrics(t *testing.T) {
 	waitFor(t, "the blob's bytes received on s2", 10*time.Second, func() bool {
 		return counterSum(t, b.reg, "metacdn_replication_bytes_received_total") >= 10000
 	})
+}
+
+// TestMetrics_UnknownPeerIDs: ids in requests are the sender's to choose;
+// one that names no known server is labelled "unknown" instead of adding
+// series of its own.
+func TestMetrics_UnknownPeerIDs(t *testing.T) {
+	n := newTestNode(t, "s1")
+	n.start()
+	for i := range 5 {
+		body := fmt.Sprintf(`{"self":{"id":"ghost-%d","url":"not a url","provider":"x"}}`, i)
+		post(t, n.url+"/v1/replication/heartbeat", wire.ContentTypeJSON, []byte(body))
+		post(t, n.url+"/v1/replication/pull", wire.ContentTypeJSON, []byte(fmt.Sprintf(`{"from":"ghost-%d"}`, i)))
+	}
+	mfs, err := n.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if strings.HasPrefix(l.GetValue(), "ghost-") {
+					t.Fatalf("%s has a series for %s=%q", mf.GetName(), l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+	if counterSum(t, n.reg, "metacdn_replication_bytes_shipped_total") == 0 {
+		t.Fatal("the answers were not counted at all")
+	}
 }

@@ -127,7 +127,7 @@ func (r *Replicator) readMessage(req *http.Request, m proto.Message) (wire.Encod
 	}
 	body := &countingReader{r: req.Body}
 	err = enc.ReadMessage(body, r.cfg.MaxMessageBytes, m)
-	r.met.bytesReceived.WithLabelValues(peerLabel(req.Header.Get(headerPeerID))).Add(float64(body.n))
+	r.met.bytesReceived.WithLabelValues(r.peerLabel(req.Header.Get(headerPeerID))).Add(float64(body.n))
 	return enc, err
 }
 
@@ -167,7 +167,7 @@ func (r *Replicator) handlePush(w http.ResponseWriter, req *http.Request) error 
 			r.wakePull(from)
 		}
 		if err != nil && req.Context().Err() == nil {
-			r.met.errors.WithLabelValues(peerLabel(from), "apply").Inc()
+			r.met.errors.WithLabelValues(r.peerLabel(from), "apply").Inc()
 			r.log.Warn("apply pushed entries", "peer", from, "err", err)
 		}
 	}
@@ -208,7 +208,7 @@ func (r *Replicator) handlePull(w http.ResponseWriter, req *http.Request) error 
 		resp.Entries = append(resp.Entries, entryToWire(e))
 	}
 	n := writeMessage(w, enc, http.StatusOK, resp)
-	label := peerLabel(msg.GetFrom())
+	label := r.peerLabel(msg.GetFrom())
 	r.met.entriesShipped.WithLabelValues(label).Add(float64(len(entries)))
 	r.met.bytesShipped.WithLabelValues(label).Add(float64(n))
 	return nil
@@ -233,7 +233,7 @@ func (r *Replicator) handleHeartbeat(w http.ResponseWriter, req *http.Request) e
 		return err
 	}
 	n := writeMessage(w, enc, http.StatusOK, resp)
-	r.met.bytesShipped.WithLabelValues(peerLabel(msg.GetSelf().GetId())).Add(float64(n))
+	r.met.bytesShipped.WithLabelValues(r.peerLabel(msg.GetSelf().GetId())).Add(float64(n))
 	return nil
 }
 
@@ -253,7 +253,7 @@ func (r *Replicator) handleBlob(w http.ResponseWriter, req *http.Request) error 
 	w.Header().Set("ETag", `"`+sha+`"`)
 	cw := &countingWriter{ResponseWriter: w}
 	http.ServeContent(cw, req, "", time.Time{}, br)
-	r.met.bytesShipped.WithLabelValues(peerLabel(req.Header.Get(headerPeerID))).Add(float64(cw.n))
+	r.met.bytesShipped.WithLabelValues(r.peerLabel(req.Header.Get(headerPeerID))).Add(float64(cw.n))
 	if cw.errStatus != 0 {
 		// ServeContent's own errors (416 for a range past the end) go out
 		// as every other error of the API does.
