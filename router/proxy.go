@@ -122,6 +122,11 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
 		}
 	}
 
+	var body *clientBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &clientBody{ReadCloser: r.Body}
+		r.Body = body
+	}
 	retry := idempotent(r)
 	maxAttempts := 1
 	if retry {
@@ -166,6 +171,16 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
 				rt.finish(d, nil, 0)
 				return
 			}
+			if berr := body.failed(); berr != nil {
+				// The client's body broke (a malformed chunk, a
+				// connection cut): not the server's failure.
+				release()
+				d.attempts = append(d.attempts, attempt{server: s.ID, err: "client's body: " + shortErr(berr), ejected: ejected})
+				w.Header()["X-Cdn-Policy"] = ps.header
+				writeError(w, http.StatusBadRequest, "reading the request body: "+berr.Error())
+				rt.finish(d, nil, http.StatusBadRequest)
+				return
+			}
 			s.st.fail(rt.now(), rt.cfg.EjectBase, rt.cfg.EjectMax)
 			s.met.attempts[resultError].Inc()
 			d.attempts = append(d.attempts, attempt{server: s.ID, err: shortErr(err), ejected: ejected})
@@ -205,6 +220,37 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
 	w.Header()["X-Cdn-Policy"] = ps.header
 	writeError(w, http.StatusBadGateway, "no CDN server answered: see GET /_proxy/status")
 	rt.finish(d, nil, http.StatusBadGateway)
+}
+
+// clientBody is a request body that remembers why reading it failed, so
+// that an upload the client broke is not taken for the server failing.
+// The transport reads it on a goroutine of its own.
+type clientBody struct {
+	io.ReadCloser
+	mu  sync.Mutex
+	err error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+// failed is the body's read failure, if any; nil for no body.
+func (b *clientBody) failed() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 // sizeHint is the expected transfer size: the request's body for

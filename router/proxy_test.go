@@ -1,9 +1,12 @@
 package router
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -325,6 +328,43 @@ func TestProxy_NonIdempotentOnce(t *testing.T) {
 	}
 	if got := fs[1].puts.Load(); got != 0 {
 		t.Fatalf("b got %d writes, want 0", got)
+	}
+}
+
+// TestProxy_ClientBrokenBody: an upload whose body the client breaks (a
+// chunk length that is not hex) is the client's fault: 400, and the
+// server stays healthy. It used to count as the server failing, and six
+// such requests ejected every server.
+func TestProxy_ClientBrokenBody(t *testing.T) {
+	fs := cluster(t, "a", "b")
+	_, ps := mustRouter(t, priceConfig(fs[0].URL(), cheapest(t)))
+	addr := strings.TrimPrefix(ps.URL, "http://")
+	for range 6 {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "PUT /v1/objects/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		conn.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"error"`) {
+			t.Fatalf("broken body: %d %s, want 400 with a JSON error", res.StatusCode, body)
+		}
+	}
+	_, body := get(t, nil, ps.URL+"/_proxy/status")
+	var st StatusResponse
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Servers {
+		if s.State != "healthy" || s.Failures != 0 {
+			t.Fatalf("server %s is %s with %d failures after the client's broken bodies", s.ID, s.State, s.Failures)
+		}
 	}
 }
 
