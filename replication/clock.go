@@ -34,3 +34,15 @@ func (c *hlc) Observe(v uint64) {
 	}
 	c.mu.Unlock()
 }
+
+// maxLead bounds how far ahead of this server's wall clock a version from
+// another server may be; see limit.
+const maxLead = 24 * time.Hour
+
+// limit is the largest version taken from another server: a day past the
+// wall clock, more skew than a server with a working clock has. A version
+// near the top of the range would otherwise win every later change and
+// wrap the clock past the top.
+func (c *hlc) limit() uint64 {
+	return uint64(c.now().Add(maxLead).UnixNano())
+}

@@ -134,6 +134,11 @@ func (r *Replicator) mergeLocked(row storage.Peer) (bool, error) {
 		return false, nil
 	}
 	row.URL = strings.TrimRight(row.URL, "/")
+	if row.Version > r.clock.limit() {
+		// From a clock gone wrong, or forged: taken, it would win over
+		// every later change of the row, and carry the clock with it.
+		return false, nil
+	}
 	r.clock.Observe(row.Version)
 	if row.ID == r.cfg.ID {
 		if !newer(row, r.self) {

@@ -169,3 +169,43 @@ func TestSyncRoutes_PushGap(t *testing.T) {
 		t.Fatalf("heads[s9] = %d, want 1", got)
 	}
 }
+
+// TestSyncRoutes_VersionTooFarAhead: a version more than a day ahead of
+// this server's clock, in a pushed entry or a heartbeat's row, is not
+// taken: it would win over every later change and carry the clock to the
+// top of its range.
+func TestSyncRoutes_VersionTooFarAhead(t *testing.T) {
+	n := newTestNode(t, "s1")
+	n.start()
+	o := n.put("victim", []byte("content"))
+	push := `{"from":"ghost","entries":[{"origin":"ghost","seq":"1","key":"victim","version":"18446744073709551615","deleted":true}]}`
+	if res, b := post(t, n.url+"/v1/replication/push", wire.ContentTypeJSON, []byte(push)); res.StatusCode != http.StatusOK {
+		t.Fatalf("push: %d %s", res.StatusCode, b)
+	}
+	if got, err := n.db.Get("victim"); err != nil || got.SHA256 != o.SHA256 {
+		t.Fatalf("victim after a forged tombstone: %+v, %v; want the object as written", got, err)
+	}
+	hb := `{"self":{"id":"evil","url":"http://127.0.0.1:1","provider":"aws","version":"18446744073709551615"}}`
+	if res, b := post(t, n.url+"/v1/replication/heartbeat", wire.ContentTypeJSON, []byte(hb)); res.StatusCode != http.StatusOK {
+		t.Fatalf("heartbeat: %d %s", res.StatusCode, b)
+	}
+	for _, p := range n.rep.Peers().Peers {
+		if p.ID == "evil" {
+			t.Fatal("a row versioned at the top of the range joined the membership table")
+		}
+	}
+	// The same row at an ordinary version is taken: the check above
+	// would pass for a heartbeat ignored for any other reason.
+	hb = `{"self":{"id":"evil","url":"http://127.0.0.1:1","provider":"aws","version":"1"}}`
+	post(t, n.url+"/v1/replication/heartbeat", wire.ContentTypeJSON, []byte(hb))
+	joined := false
+	for _, p := range n.rep.Peers().Peers {
+		joined = joined || p.ID == "evil"
+	}
+	if !joined {
+		t.Fatal("the heartbeat's row at version 1 was not taken either: the test proves nothing")
+	}
+	if later := n.put("victim", []byte("later")); later.Version <= o.Version {
+		t.Fatalf("a later write got version %d, want above %d", later.Version, o.Version)
+	}
+}

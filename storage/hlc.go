@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -38,4 +39,22 @@ func (c *hlc) observe(v uint64) {
 		c.last = v
 	}
 	c.mu.Unlock()
+}
+
+// maxLead bounds how far ahead of this server's wall clock a timestamp
+// from another server may be. One near the top of the range would carry
+// the clock with it for good, and the next local write would wrap past
+// the top to a version that loses to everything. A day is more skew than
+// any server with a working clock has.
+const maxLead = 24 * time.Hour
+
+// checkLead refuses a timestamp more than maxLead ahead of the wall clock
+// (ErrInvalid). The bound is in wall nanoseconds, not milliseconds << 16:
+// the clock also observes the membership table's versions (PutPeer), which
+// are nanoseconds, so a cluster's versions run on that larger scale.
+func (c *hlc) checkLead(v uint64) error {
+	if limit := uint64(c.wall().Add(maxLead).UnixNano()); v > limit {
+		return fmt.Errorf("version %d is more than %v ahead of this server's clock: %w", v, maxLead, ErrInvalid)
+	}
+	return nil
 }

@@ -93,7 +93,7 @@ func (db *DB) apply(e LogEntry, skip bool) (changed bool, err error) {
 	var appended bool
 	err = db.update(func(tx *bbolt.Tx) error {
 		var err error
-		changed, appended, err = applyTx(tx, e, skip)
+		changed, appended, err = db.applyTx(tx, e, skip)
 		if err == nil && !appended {
 			return errNoop
 		}
@@ -125,7 +125,7 @@ func (db *DB) ApplyBatch(entries []LogEntry) (done int, err error) {
 	err = db.update(func(tx *bbolt.Tx) error {
 		done, appended, failed, maxV = 0, false, nil, 0
 		for _, e := range entries {
-			_, app, err := applyTx(tx, e, false)
+			_, app, err := db.applyTx(tx, e, false)
 			if err != nil {
 				// applyTx checks before it changes anything: the entries
 				// before this one can still commit.
@@ -154,12 +154,15 @@ func (db *DB) ApplyBatch(entries []LogEntry) (done int, err error) {
 // applyTx applies one entry inside tx. Every check that can refuse the
 // entry comes before the first change, so a refused entry leaves tx as it
 // found it.
-func applyTx(tx *bbolt.Tx, e LogEntry, skip bool) (changed, appended bool, err error) {
+func (db *DB) applyTx(tx *bbolt.Tx, e LogEntry, skip bool) (changed, appended bool, err error) {
 	fail := func(err error) (bool, bool, error) {
 		return false, false, fmt.Errorf("apply %s/%d: %w", e.Origin, e.Seq, err)
 	}
 	if e.Origin == "" || e.Seq == 0 || e.Key == "" {
 		return fail(errors.New("entry lacks origin, seq or key"))
+	}
+	if err := db.clock.checkLead(e.Version); err != nil {
+		return fail(err)
 	}
 	lb := tx.Bucket(bucketLog)
 	var head uint64

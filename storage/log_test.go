@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -312,5 +313,51 @@ func TestDB_ApplyBatch(t *testing.T) {
 	gap := []LogEntry{{Origin: "n4", Seq: 5, Key: "d", Version: 13, Deleted: true}}
 	if done, err := db.ApplyBatch(gap); done != 0 || !errors.Is(err, ErrLogGap) {
 		t.Fatalf("ApplyBatch gap=%d, %v; want 0, ErrLogGap", done, err)
+	}
+}
+
+// TestDB_ApplyVersionTooFarAhead: an entry whose version is more than a
+// day ahead of this server's clock is refused before it changes anything.
+// Taken, it would win over every later write of its key and carry the
+// clock to the top of its range, where the next local write wrapped to a
+// version that loses to everything.
+func TestDB_ApplyVersionTooFarAhead(t *testing.T) {
+	clock := newFakeClock()
+	db := mustOpenDBOpts(t, Options{NodeID: "n1", Clock: clock.Now})
+	before := db.mustPut("k", []byte("local"))
+	copyBlob(t, db, []byte("forged"))
+	for name, version := range map[string]uint64{
+		"TwoDays": uint64(clock.Now().Add(48 * time.Hour).UnixNano()),
+		"Top":     math.MaxUint64,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := LogEntry{Origin: "n2", Seq: 1, Key: "k", Version: version, SHA256: shaHex([]byte("forged")),
+				Size: 6, ContentType: "text/plain", Modified: clock.Now()}
+			if _, err := db.Apply(e); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Apply: %v, want ErrInvalid", err)
+			}
+			if done, err := db.ApplyBatch([]LogEntry{e}); done != 0 || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("ApplyBatch: %d, %v; want 0, ErrInvalid", done, err)
+			}
+			if err := db.Skip(e); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Skip: %v, want ErrInvalid", err)
+			}
+		})
+	}
+	if heads, _ := db.Heads(); heads["n2"] != 0 {
+		t.Fatalf("head of n2 at %d, want nothing stored", heads["n2"])
+	}
+	if b := db.mustRead("k"); string(b) != "local" {
+		t.Fatalf("content %q, want the local write", b)
+	}
+	// A day ahead is skew, not forgery: it is taken.
+	skewed := uint64(clock.Now().Add(23 * time.Hour).UnixNano())
+	e := LogEntry{Origin: "n2", Seq: 1, Key: "k", Version: skewed, SHA256: shaHex([]byte("forged")),
+		Size: 6, ContentType: "text/plain", Modified: clock.Now()}
+	if changed, err := db.Apply(e); err != nil || !changed {
+		t.Fatalf("Apply of a version 23 h ahead: %v, %v; want it applied", changed, err)
+	}
+	if after := db.mustPut("k", []byte("later")); after.Version <= skewed || after.Version <= before.Version {
+		t.Fatalf("a later local write got version %d, want above %d", after.Version, skewed)
 	}
 }
