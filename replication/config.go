@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -149,10 +150,22 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// checkURL reports whether s can be a server's base URL: http or https,
+// a host with a port in range if one is given, and nothing a base URL
+// cannot carry: credentials (GET /v1/peers would show them), a query or a
+// fragment.
 func checkURL(s string) error {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return fmt.Errorf("%q: %w", s, ErrBadPeer)
+	}
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Errorf("%q: credentials, a query or a fragment: %w", s, ErrBadPeer)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: port out of range: %w", s, ErrBadPeer)
+		}
 	}
 	return nil
 }

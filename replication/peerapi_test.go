@@ -117,6 +117,11 @@ func TestPeerAPI_Replace(t *testing.T) {
 
 	for _, tc := range []struct{ name, method, body string }{
 		{"BadURL", http.MethodPost, `{"url":"ftp://x"}`},
+		{"PortOutOfRange", http.MethodPost, `{"url":"http://127.0.0.1:99999"}`},
+		{"Credentials", http.MethodPost, `{"url":"http://u:p@127.0.0.1:28098"}`},
+		{"Query", http.MethodPost, `{"url":"http://127.0.0.1:28099/x?q=1"}`},
+		{"Fragment", http.MethodPost, `{"url":"http://127.0.0.1:28099#f"}`},
+		{"NoHost", http.MethodPost, `{"url":"http://:8080"}`},
 		{"NoURL", http.MethodPost, `{"id":"x"}`},
 		{"Self", http.MethodPost, `{"url":"` + a.url + `"}`},
 		{"NotJSON", http.MethodPost, `url=x`},
