@@ -158,6 +158,22 @@ func TestNode_PutGet(t *testing.T) {
 			t.Fatalf("range past the end: Content-Type %q, Content-Range %q", ct, cr)
 		}
 	})
+	t.Run("RangeQuirks", func(t *testing.T) {
+		r := do(t, "GET", url, nil, "Range", "bytes=-0")
+		errorOf(t, r, http.StatusRequestedRangeNotSatisfiable)
+		if cr := r.header.Get("Content-Range"); cr != "bytes */10000" {
+			t.Fatalf("zero-byte suffix: Content-Range %q, want bytes */10000", cr)
+		}
+		r = do(t, "GET", url, nil, "Range", "bytes=0-0,-0")
+		if r.status != http.StatusPartialContent || r.header.Get("Content-Range") != "bytes 0-0/10000" || !bytes.Equal(r.body, content[:1]) {
+			t.Fatalf("a range and a zero-byte suffix: %d %q %d bytes, want the one byte", r.status, r.header.Get("Content-Range"), len(r.body))
+		}
+		many := "bytes=" + strings.TrimSuffix(strings.Repeat("0-0,", 20), ",")
+		r = do(t, "GET", url, nil, "Range", many)
+		if r.status != http.StatusOK || !bytes.Equal(r.body, content) {
+			t.Fatalf("20 ranges: %d, %d bytes; want the whole object", r.status, len(r.body))
+		}
+	})
 	t.Run("IfMatch", func(t *testing.T) {
 		r := do(t, "GET", url, nil, "If-Match", `"other"`)
 		if msg := errorOf(t, r, http.StatusPreconditionFailed); msg != "precondition failed" {

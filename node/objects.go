@@ -234,6 +234,12 @@ func serveContent(w http.ResponseWriter, r *http.Request, hdr *answerHeaders, co
 	size := hdr.size
 	if size < 0 || !unconditional(r.Header) {
 		hdr.set(h, false)
+		if err := tameRange(r); err != nil {
+			if size >= 0 {
+				h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+			}
+			return err
+		}
 		hw := &heldErrorWriter{ResponseWriter: w}
 		http.ServeContent(hw, r, "", hdr.modified, content)
 		return hw.err()
@@ -310,6 +316,43 @@ var unixEpoch = time.Unix(0, 0)
 
 // unconditional reports whether h asks for the whole representation with
 // no precondition: then http.ServeContent would answer 200 with it.
+// maxRanges bounds the ranges one request may ask for. Each part of a
+// multipart answer carries its own headers: 5,000 one-byte ranges of a
+// 100 KB object made a 738 KB answer.
+const maxRanges = 16
+
+var errEmptyRange = errStatus(http.StatusRequestedRangeNotSatisfiable, "a range of zero bytes (bytes=-0) selects nothing", nil)
+
+// tameRange fixes what http.ServeContent gets wrong in a Range header: it
+// drops a header asking for more than maxRanges ranges (the whole object
+// is sent, as a server may), and it refuses a suffix of zero bytes
+// ("-0"), which ServeContent answers 206 with an invalid Content-Range
+// ("bytes 100-99/100"), or drops it from a list with other ranges.
+func tameRange(r *http.Request) error {
+	v := r.Header.Get("Range")
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	if !ok {
+		return nil
+	}
+	if strings.Count(spec, ",") >= maxRanges {
+		r.Header.Del("Range")
+		return nil
+	}
+	var kept []string
+	for part := range strings.SplitSeq(spec, ",") {
+		if strings.TrimSpace(part) != "-0" {
+			kept = append(kept, part)
+		}
+	}
+	switch {
+	case len(kept) == 0:
+		return errEmptyRange
+	case len(kept) < strings.Count(spec, ",")+1:
+		r.Header.Set("Range", "bytes="+strings.Join(kept, ","))
+	}
+	return nil
+}
+
 func unconditional(h http.Header) bool {
 	for _, k := range [...]string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
 		if v := h[k]; len(v) > 0 && v[0] != "" {
