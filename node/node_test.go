@@ -384,6 +384,22 @@ func TestNode_HealthzMetrics(t *testing.T) {
 	}
 }
 
+// TestNode_MethodNotAllowed: a 405 names the methods the path takes.
+func TestNode_MethodNotAllowed(t *testing.T) {
+	n := startNode(t)
+	for path, want := range map[string]string{
+		"/v1/objects/x":        "GET, HEAD, PUT, DELETE",
+		"/v1/upload/abc":       "GET, POST, DELETE",
+		"/v1/replication/pull": "POST",
+	} {
+		a := do(t, "PATCH", n.URL()+path, nil)
+		errorOf(t, a, http.StatusMethodNotAllowed)
+		if got := a.header.Get("Allow"); got != want {
+			t.Errorf("PATCH %s: Allow %q, want %q", path, got, want)
+		}
+	}
+}
+
 // TestNode_MetricsMadeUpMethods: methods are the client's to choose; made
 // up ones count as "other" instead of adding series each.
 func TestNode_MetricsMadeUpMethods(t *testing.T) {

@@ -51,10 +51,24 @@ func (n *Node) newRouter() http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
+	mux := r
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowed(mux, r.URL.Path), ", "))
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed on " + r.URL.Path})
 	})
 	return n.front(r, get)
+}
+
+// allowed lists the methods mux routes path for, for a 405's Allow header
+// (RFC 9110 requires it).
+func allowed(mux chi.Routes, path string) []string {
+	var out []string
+	for _, m := range [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if mux.Match(chi.NewRouteContext(), m, path) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (n *Node) handleHealthz(w http.ResponseWriter, r *http.Request) {
