@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"metacdn/fixtures"
 	"metacdn/node"
 	"metacdn/scaler/testimg"
 )
@@ -481,7 +482,7 @@ func TestImages_Busy(t *testing.T) {
 // designed; it is logged as a warning, never at ERROR, where operators
 // look for failures.
 func TestImages_BusyIsNoError(t *testing.T) {
-	var logs lockedBuffer
+	var logs fixtures.SyncBuffer
 	log, err := node.NewLogger(&logs, "info", "json")
 	if err != nil {
 		t.Fatal(err)
@@ -501,25 +502,6 @@ func TestImages_BusyIsNoError(t *testing.T) {
 	if out := logs.String(); strings.Contains(out, `"level":"ERROR"`) || !strings.Contains(out, `"status":503`) {
 		t.Fatalf("logs of a busy 503: want its request line and no ERROR:\n%s", out)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer the server's goroutines may write to
-// while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestImages_DecodeMemory: a resize takes its image's estimated decode

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"metacdn/fixtures/ports"
 	"metacdn/uploader"
 	"metacdn/wire"
 )
@@ -80,7 +81,7 @@ func startCluster(ctx context.Context, cfg Config, spec LinkSpec, enc wire.Encod
 	c := &cluster{}
 	var addrs []string
 	for i := range 3 {
-		a, err := freeAddr()
+		a, err := ports.Free()
 		if err != nil {
 			return nil, err
 		}

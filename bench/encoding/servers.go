@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,17 +46,6 @@ func (s *Server) Direct() string { return "http://" + s.Listen }
 
 // Pid is the server's process id.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
-
-// freeAddr returns a loopback address whose port was free a moment ago;
-// the server must know its port before it starts so that its peers can.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
 
 // StartServer starts bin with a fresh data directory under dir, listening
 // on listen, and waits until /healthz answers.
@@ -159,7 +147,7 @@ func (s *Server) WaitPeersAlive(ctx context.Context, want int, timeout time.Dura
 }
 
 // portTaken reports whether a server failed to start because another
-// process took its port between freeAddr and the server's own bind: the
+// process took its port between ports.Free and the server's own bind: the
 // caller then tries again on a new port.
 func portTaken(err error) bool {
 	return errors.Is(err, ErrNotReady) && strings.Contains(err.Error(), "address already in use")

@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"metacdn/fixtures/ports"
 	"metacdn/uploader"
 	"metacdn/wire"
 )
@@ -114,7 +115,7 @@ func (t *uploadTarget) close() {
 }
 
 func startTarget(ctx context.Context, cfg Config, spec LinkSpec, enc wire.Encoding, dir, name string) (*uploadTarget, error) {
-	addr, err := freeAddr()
+	addr, err := ports.Free()
 	if err != nil {
 		return nil, err
 	}

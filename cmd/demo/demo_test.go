@@ -1,71 +1,26 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"metacdn/fixtures"
+	"metacdn/fixtures/ports"
 )
 
 // freeBasePort finds a port P with P..P+3 and P+10 free on loopback.
 func freeBasePort(t *testing.T) int {
 	t.Helper()
-	for try := 0; try < 50; try++ {
-		var lns []net.Listener
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := ln.Addr().(*net.TCPAddr).Port
-		lns = append(lns, ln)
-		ok := base+10 < 65535
-		for _, off := range []int{1, 2, 3, 10} {
-			if !ok {
-				break
-			}
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+off))
-			if err != nil {
-				ok = false
-				break
-			}
-			lns = append(lns, l)
-		}
-		for _, l := range lns {
-			l.Close()
-		}
-		if ok {
-			return base
-		}
+	base, err := ports.FreeBase(1, 2, 3, 10)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free run of ports")
-	return 0
-}
-
-// syncBuffer is a bytes.Buffer safe for the demo's writes and the test's
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	return base
 }
 
 func TestDemo_Runs(t *testing.T) {
@@ -76,7 +31,7 @@ func TestDemo_Runs(t *testing.T) {
 			cfg.TLS = tlsOn
 			cfg.DataDir = t.TempDir()
 			ctx, cancel := context.WithCancel(context.Background())
-			var out, logs syncBuffer
+			var out, logs fixtures.SyncBuffer
 			done := make(chan error, 1)
 			go func() { done <- Run(ctx, cfg, &out, &logs) }()
 			defer func() {

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
 
+	"metacdn/fixtures/ports"
 	"metacdn/node"
 	"metacdn/pricedb"
 	"metacdn/router/scenario"
@@ -43,7 +43,7 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	// only through toxiproxy; the links need the servers' ports first.
 	var c scenario.Cluster
 	for _, s := range scs[0].Servers {
-		listen, err := freeAddr()
+		listen, err := ports.Free()
 		if err != nil {
 			return err
 		}
@@ -116,15 +116,4 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return errFailed
 	}
 	return nil
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago:
-// the link must know it before the server binds it.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
