@@ -106,8 +106,8 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 
 // malformedBody marks a body read's failure that is the client's doing
 // and has no answer of its own (a chunk length that is not hex, a chunk
-// too long: net/http's chunked reader), so that it is answered 400 rather
-// than taken for the server's fault. The end of the body, a body cut short
+// too long: net/http's chunked reader; a connection the client reset), so
+// that it is answered 400 rather than taken for the server's fault. The end of the body, a body cut short
 // (bodyError), the idle deadline and the size limit pass unchanged.
 func malformedBody(err error) error {
 	var mbe *http.MaxBytesError
@@ -116,7 +116,7 @@ func malformedBody(err error) error {
 		errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &mbe):
 		return err
 	}
-	return errStatus(http.StatusBadRequest, "malformed request body", err)
+	return errStatus(http.StatusBadRequest, "reading the request body failed", err)
 }
 
 // armValve starts the timer that drops the mark if the next read waits
