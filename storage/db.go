@@ -232,8 +232,9 @@ func (db *DB) Close() error {
 func (db *DB) NodeID() string { return db.nodeID }
 
 // Now returns a new hybrid logical clock timestamp, greater than every
-// version this database has issued or applied; the membership table uses
-// it to version its rows.
+// version this database has issued or applied. (The membership table
+// versions its rows with a clock of its own, in wall nanoseconds, which
+// this one observes through PutPeer: see checkLead.)
 func (db *DB) Now() uint64 { return db.clock.next(0) }
 
 // Bolt returns the underlying bbolt database, for tools and tests.
