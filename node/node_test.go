@@ -24,6 +24,7 @@ import (
 
 	"metacdn/fixtures"
 	"metacdn/node"
+	"metacdn/storage"
 	"metacdn/wire"
 )
 
@@ -275,6 +276,25 @@ func TestNode_EscapedKeys(t *testing.T) {
 			errorOf(t, do(t, "PUT", n.URL()+"/v1/objects/"+bad, strings.NewReader("x")), http.StatusBadRequest)
 		})
 	}
+}
+
+// TestNode_PutBadMeta: metadata headers no GET could send back (an empty
+// name, more than storage.MaxMetaEntries) get 400, and nothing is stored.
+func TestNode_PutBadMeta(t *testing.T) {
+	n := startNode(t)
+	many := []string{}
+	for i := range storage.MaxMetaEntries + 1 {
+		many = append(many, fmt.Sprintf("X-Meta-K%d", i), "v")
+	}
+	for name, headers := range map[string][]string{
+		"EmptyName":   {"X-Meta-", "x"},
+		"TooManyMeta": many,
+	} {
+		t.Run(name, func(t *testing.T) {
+			errorOf(t, do(t, "PUT", n.URL()+"/v1/objects/meta", strings.NewReader("x"), headers...), http.StatusBadRequest)
+		})
+	}
+	errorOf(t, do(t, "GET", n.URL()+"/v1/objects/meta", nil), http.StatusNotFound)
 }
 
 func TestNode_TruncatedBody(t *testing.T) {

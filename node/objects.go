@@ -63,10 +63,7 @@ func (n *Node) handlePut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	meta, err := metaFromHeaders(r.Header)
-	if err != nil {
-		return err
-	}
+	meta := metaFromHeaders(r.Header)
 	body := n.idleBody(w, r)
 	defer body.Close()
 	if n.cfg.MaxObjectSize > 0 {
@@ -115,22 +112,21 @@ func contentTypeOf(sent, key string) string {
 	return "application/octet-stream"
 }
 
-func metaFromHeaders(h http.Header) (map[string]string, error) {
+func metaFromHeaders(h http.Header) map[string]string {
 	var meta map[string]string
 	for name, vals := range h {
 		k, ok := strings.CutPrefix(name, metaHeaderPrefix)
 		if !ok || len(vals) == 0 {
 			continue
 		}
-		if k == "" {
-			return nil, errStatus(http.StatusBadRequest, "empty metadata name in "+name, nil)
-		}
 		if meta == nil {
 			meta = make(map[string]string)
 		}
+		// storage.ValidateMeta refuses what no header may carry back
+		// (an empty name, too many entries), for uploads as for PUT.
 		meta[strings.ToLower(k)] = vals[0]
 	}
-	return meta, nil
+	return meta
 }
 
 // handleGet serves an object's bytes, or an image variant with ?w=.

@@ -70,16 +70,16 @@ func ValidateMeta(meta map[string]string) error {
 		}
 		for i := 0; i < len(name); i++ {
 			if !isTokenByte(name[i]) {
-				return fmt.Errorf("metadata: name %q: byte %#x is not allowed in a header name: %w", truncateKey(name), name[i], ErrInvalid)
+				return fmt.Errorf("metadata: name %q: byte %#x is not allowed in a header name: %w", clipName(name), name[i], ErrInvalid)
 			}
 		}
 		for _, r := range value {
 			if r != '\t' && unicode.IsControl(r) {
-				return fmt.Errorf("metadata: value of %q: control character %U: %w", truncateKey(name), r, ErrInvalid)
+				return fmt.Errorf("metadata: value of %q: control character %U: %w", clipName(name), r, ErrInvalid)
 			}
 		}
 		if !utf8.ValidString(value) {
-			return fmt.Errorf("metadata: value of %q: not UTF-8: %w", truncateKey(name), ErrInvalid)
+			return fmt.Errorf("metadata: value of %q: not UTF-8: %w", clipName(name), ErrInvalid)
 		}
 	}
 	if size > MaxMetaBytes {
@@ -98,8 +98,8 @@ func isTokenByte(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-// truncateKey shortens a name for an error message.
-func truncateKey(s string) string {
+// clipName shortens a metadata name for an error message.
+func clipName(s string) string {
 	if len(s) > 64 {
 		return s[:64] + "..."
 	}
