@@ -27,6 +27,7 @@ import (
 var Version = "dev"
 
 func main() {
+	freeMemoryLazily()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// A second signal stops waiting for a graceful shutdown.
 	go func() {

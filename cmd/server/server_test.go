@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -217,6 +218,51 @@ func TestServer_LargeUploadMemory(t *testing.T) {
 			res.Body.Close()
 			if err != nil || n != 256<<20 || hex.EncodeToString(h.Sum(nil)) != digest {
 				t.Fatalf("read back %d bytes, err %v, digest mismatch", n, err)
+			}
+		})
+	}
+}
+
+// TestServer_FreesMemoryLazily checks that the server runs with
+// GODEBUG=madvdontneed=0 (see lazyfree_linux.go), keeping the other
+// settings of a GODEBUG it was given, and that an operator's own
+// madvdontneed wins.
+func TestServer_FreesMemoryLazily(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the server sets madvdontneed on Linux only")
+	}
+	for _, tc := range []struct{ given, want string }{
+		{"", "madvdontneed=0"},
+		{"http2debug=0", "http2debug=0,madvdontneed=0"},
+		{"madvdontneed=1", "madvdontneed=1"},
+	} {
+		t.Run(tc.given, func(t *testing.T) {
+			addr := fixtures.FreeAddr(t)
+			cmd := exec.Command(fixtures.Binary(t, "server"), "--id", "s1", "--listen", addr, "--data", t.TempDir())
+			cmd.Env = append(os.Environ(), "GODEBUG="+tc.given)
+			var logs fixtures.SyncBuffer
+			cmd.Stdout, cmd.Stderr = &logs, &logs
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			if err := fixtures.WaitHealthy(http.DefaultClient, "http://"+addr+"/healthz", 30*time.Second); err != nil {
+				t.Fatalf("%v\n%s", err, logs.String())
+			}
+			// The process that answers is the one started: it execs itself
+			// in place, keeping its pid.
+			environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, kv := range strings.Split(string(environ), "\x00") {
+				if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
+					got = append(got, v)
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("GODEBUG in the server's environment: %q, want [%q]", got, tc.want)
 			}
 		})
 	}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// freeMemoryLazily is Linux-only (see lazyfree_linux.go).
+func freeMemoryLazily() {}
