@@ -43,8 +43,13 @@ func freeMemoryLazily() {
 			env = append(env, kv)
 		}
 	}
-	// /proc/self/exe is this very program, even if its file has been
-	// replaced since it started. Exec returns only if it failed; the
-	// server then runs with the runtime's default.
-	_ = syscall.Exec("/proc/self/exe", os.Args, env)
+	// The program's own path, not /proc/self/exe: the process takes its
+	// name (what ps and pkill see) from the file run. Exec returns only
+	// if it failed (say the file was removed since); the server then
+	// runs with the runtime's default.
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	_ = syscall.Exec(self, os.Args, env)
 }

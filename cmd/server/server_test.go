@@ -264,6 +264,14 @@ func TestServer_FreesMemoryLazily(t *testing.T) {
 			if len(got) != 1 || got[0] != tc.want {
 				t.Errorf("GODEBUG in the server's environment: %q, want [%q]", got, tc.want)
 			}
+			// ps and pkill still know it by its name.
+			comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name := strings.TrimSpace(string(comm)); name != filepath.Base(cmd.Path) {
+				t.Errorf("the server's process name is %q, want %q", name, filepath.Base(cmd.Path))
+			}
 		})
 	}
 }
