@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -166,7 +167,24 @@ func decodeAdmin(req *http.Request, pl *wire.PeerList, one *wire.Peer) error {
 	if err != nil {
 		return &httpError{status: http.StatusBadRequest, msg: `want {"peers":[{"url":"http://HOST:PORT"}]} or {"url":"http://HOST:PORT"}`, cause: err}
 	}
+	if pl != nil && enc == wire.JSON && !hasList(b, "peers") {
+		// A replacement removes every peer it does not name, so a body
+		// that names no list ({} or "peers": null) must not pass for an
+		// empty one: that takes an explicit [].
+		return &httpError{status: http.StatusBadRequest, msg: `want {"peers":[...]}; [] removes every peer`}
+	}
 	return nil
+}
+
+// hasList reports whether the JSON object b has field name holding an
+// array. b has already been decoded, so it is a JSON object.
+func hasList(b []byte, name string) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) != nil {
+		return false
+	}
+	v := bytes.TrimSpace(fields[name])
+	return len(v) > 0 && v[0] == '['
 }
 
 // checkAdminPeer validates one peer of an admin body.

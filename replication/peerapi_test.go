@@ -126,12 +126,22 @@ func TestPeerAPI_Replace(t *testing.T) {
 		{"Self", http.MethodPost, `{"url":"` + a.url + `"}`},
 		{"NotJSON", http.MethodPost, `url=x`},
 		{"UnknownField", http.MethodPut, `{"peerz":[]}`},
+		{"NoList", http.MethodPut, `{}`},
+		{"NullList", http.MethodPut, `{"peers":null}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if st, _ := doJSON(t, tc.method, a.url+"/v1/peers", tc.body); st != http.StatusBadRequest {
 				t.Fatalf("%s %s: %d, want 400", tc.method, tc.body, st)
 			}
 		})
+	}
+	// Refused bodies changed nothing.
+	if !hasPeer(a.rep.Peers(), "s2") {
+		t.Fatalf("s2 gone after refused requests: %+v", a.rep.Peers())
+	}
+	// An explicit [] empties the list.
+	if st, pl := doJSON(t, http.MethodPut, a.url+"/v1/peers", `{"peers":[]}`); st != http.StatusOK || len(pl.Peers) != 0 {
+		t.Fatalf("PUT []: %d %+v", st, pl)
 	}
 }
 
