@@ -26,6 +26,8 @@
 // probe succeeds. A request
 // it serves without a 5xx resets the back-off. Errors never feed the RTT
 // or throughput figures, so a server that fails fast never looks fast.
+// A failed probe also gives up the idempotent requests waiting for the
+// server's answer headers, which then go to the next server (see wait).
 //
 // # Policies
 //

@@ -40,8 +40,7 @@ func (rt *Router) probe(ctx context.Context, s *Server) {
 			return // shutting down: not the server's fault
 		}
 		if err != nil {
-			s.st.fail(rt.now(), rt.cfg.EjectBase, rt.cfg.EjectMax)
-			rt.log.Debug("probe failed", "server", s.ID, "err", err)
+			rt.probeFailed(s, err)
 			return
 		}
 		if reused {
@@ -57,11 +56,19 @@ func (rt *Router) probe(ctx context.Context, s *Server) {
 		return
 	}
 	if err != nil {
-		s.st.fail(rt.now(), rt.cfg.EjectBase, rt.cfg.EjectMax)
+		rt.probeFailed(s, err)
 		return
 	}
 	s.st.observeRTT(rtt, rt.cfg.Alpha)
 	s.st.probeOK(rt.now())
+}
+
+// probeFailed ejects s and gives up the attempts waiting for its answers
+// (see wait).
+func (rt *Router) probeFailed(s *Server, err error) {
+	s.st.fail(rt.now(), rt.cfg.EjectBase, rt.cfg.EjectMax)
+	s.waits.giveUp()
+	rt.log.Debug("probe failed", "server", s.ID, "err", err)
 }
 
 func (rt *Router) probeOnce(ctx context.Context, s *Server) (time.Duration, bool, error) {

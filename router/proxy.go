@@ -181,7 +181,9 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
 				rt.finish(d, nil, http.StatusBadRequest)
 				return
 			}
-			s.st.fail(rt.now(), rt.cfg.EjectBase, rt.cfg.EjectMax)
+			if !errors.Is(err, errGivenUp) {
+				s.st.fail(rt.now(), rt.cfg.EjectBase, rt.cfg.EjectMax)
+			}
 			s.met.attempts[resultError].Inc()
 			d.attempts = append(d.attempts, attempt{server: s.ID, err: shortErr(err), ejected: ejected})
 			continue
@@ -280,12 +282,12 @@ func (rt *Router) roundTrip(r *http.Request, lr *leanReq, s *Server) (*http.Resp
 		}
 		if lr != nil && !lr.built {
 			// lr.fwd has no User-Agent line unless the client sent one.
-			return s.fast.roundTrip(r, lr, path, rt.cfg.HeaderTimeout)
+			return s.fast.roundTrip(r, lr, path, rt.cfg.HeaderTimeout, &s.waits)
 		}
 		if _, ok := r.Header["User-Agent"]; !ok {
 			r.Header["User-Agent"] = nil
 		}
-		return s.fast.roundTrip(r, nil, path, rt.cfg.HeaderTimeout)
+		return s.fast.roundTrip(r, nil, path, rt.cfg.HeaderTimeout, &s.waits)
 	}
 	if lr != nil {
 		lr.header(r)
@@ -312,7 +314,41 @@ func (rt *Router) roundTrip(r *http.Request, lr *leanReq, s *Server) (*http.Resp
 		// Keep Go's default User-Agent out of the way of the server's logs.
 		r.Header["User-Agent"] = nil
 	}
-	return rt.transport.RoundTrip(out)
+	if !idempotent(r) {
+		// Not sent twice, so not given up either: it waits for its answer.
+		return rt.transport.RoundTrip(out)
+	}
+	ctx, cancel := context.WithCancel(out.Context())
+	w := &wait{cancel: cancel}
+	out = out.WithContext(ctx)
+	s.waits.add(w)
+	resp, err := rt.transport.RoundTrip(out)
+	if s.waits.done(w) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		cancel()
+		return nil, errGivenUp
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	// The body is read under ctx: it is cancelled once closed.
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelBody cancels the request's context once the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // serve passes resp on to the client. Once headers are written there is

@@ -35,6 +35,7 @@ type Server struct {
 	met      *serverMetrics
 	fast     *upstream // nil: every request goes through http.Transport
 	missing  int       // discovery refreshes in a row that did not list it; under Router.mu
+	waits    waits     // attempts awaiting answer headers, given up when a probe fails
 }
 
 func newServer(id, rawURL, provider, state string) (*Server, error) {

@@ -39,6 +39,7 @@ type upConn struct {
 	wbuf     []byte    // the lines an answer passes on, for the lean front
 	last     lastHead  // the last answer head parsed into wbuf
 	ur       upResp    // the answer being read (newResp)
+	wait     wait      // while the answer's headers are awaited
 }
 
 // lastHead is an answer head and what parseHead made of it.
@@ -112,7 +113,9 @@ func (u *upstream) dial(r *http.Request) (*upConn, error) {
 // pooled connection the server closed while idle fails before any byte
 // of an answer; the request is then sent once more on a new connection,
 // which is safe as it has no body and changes nothing.
-func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTimeout time.Duration) (*http.Response, error) {
+// ws, if not nil, holds the attempt while it awaits the answer's headers
+// (see wait); an attempt given up is not sent again.
+func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTimeout time.Duration, ws *waits) (*http.Response, error) {
 	c := u.get()
 	reused := c != nil
 	for {
@@ -122,7 +125,7 @@ func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTi
 				return nil, err
 			}
 		}
-		resp, err := c.exchange(r, lr, u.host, path, headerTimeout)
+		resp, err := c.exchange(r, lr, u.host, path, headerTimeout, ws)
 		if err == nil {
 			b, ok := resp.Body.(*upBody)
 			if !ok {
@@ -137,14 +140,14 @@ func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTi
 			return resp, nil
 		}
 		c.nc.Close()
-		if !reused || r.Context().Err() != nil {
+		if !reused || r.Context().Err() != nil || errors.Is(err, errGivenUp) {
 			return nil, err
 		}
 		c, reused = nil, false
 	}
 }
 
-func (c *upConn) exchange(r *http.Request, lr *leanReq, host, path string, headerTimeout time.Duration) (*http.Response, error) {
+func (c *upConn) exchange(r *http.Request, lr *leanReq, host, path string, headerTimeout time.Duration, ws *waits) (*http.Response, error) {
 	b := append(c.wb[:0], r.Method...)
 	b = append(append(b, ' '), path...)
 	if q := r.URL.RawQuery; q != "" {
@@ -176,11 +179,23 @@ func (c *upConn) exchange(r *http.Request, lr *leanReq, host, path string, heade
 		return nil, fmt.Errorf("write request: %w", err)
 	}
 	c.deadline.set(c.nc, headerTimeout)
+	if ws != nil {
+		// After the deadline is set: giveUp's deadline must not be
+		// overwritten by it.
+		c.wait.nc = c.nc
+		ws.add(&c.wait)
+	}
 	resp, err := c.readAnswer(r, lr != nil)
 	// Informational answers (103 Early Hints) come before the real one;
 	// the client gets only the real one, as http.Transport does.
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp, err = c.readAnswer(r, lr != nil)
+	}
+	if ws != nil && ws.done(&c.wait) {
+		// The deadline moved under the cache; the caller closes the
+		// connection, whatever came on it.
+		c.deadline.clear()
+		return nil, errGivenUp
 	}
 	if err != nil {
 		var ne net.Error

@@ -1,0 +1,73 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+)
+
+// A wait is one attempt that has sent its request to a server and waits
+// for the answer's headers.
+//
+// Why: a server that stops answering (a hung process, a link that drops
+// every packet) keeps its connections open, so an attempt already sent to
+// it would wait out HeaderTimeout (30 s by default), although health
+// probes find the server down within ProbeInterval + ProbeTimeout. When a
+// probe fails, the server's waiting attempts are given up, and the
+// request, which is idempotent (see Router.roundTrip), moves on to the
+// next server.
+type wait struct {
+	nc     net.Conn           // the connection read with a deadline (upstream), or
+	cancel context.CancelFunc // the request's context (http.Transport)
+	given  bool               // under waits.mu: the server was given up meanwhile
+}
+
+// waits are a server's attempts awaiting answer headers.
+type waits struct {
+	mu  sync.Mutex
+	set map[*wait]struct{}
+}
+
+func (ws *waits) add(w *wait) {
+	ws.mu.Lock()
+	if ws.set == nil {
+		ws.set = make(map[*wait]struct{})
+	}
+	ws.set[w] = struct{}{}
+	w.given = false
+	ws.mu.Unlock()
+}
+
+// done ends w's wait and reports whether the server was given up
+// meanwhile: its answer, if one came, is then not to be used, as the
+// connection's deadline or the request's context was cut under it.
+func (ws *waits) done(w *wait) bool {
+	ws.mu.Lock()
+	delete(ws.set, w)
+	given := w.given
+	ws.mu.Unlock()
+	return given
+}
+
+// giveUp ends every wait. An attempt that registers after it (it chose
+// the server a moment before the probe failed) waits as before: the
+// window is the few microseconds between choosing and sending.
+func (ws *waits) giveUp() {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for w := range ws.set {
+		w.given = true
+		if w.nc != nil {
+			w.nc.SetReadDeadline(aLongTimeAgo)
+		}
+		if w.cancel != nil {
+			w.cancel()
+		}
+	}
+}
+
+// errGivenUp is an attempt ended by giveUp: the server failed a health
+// probe while the attempt waited. It is not counted as another failure
+// of the server: the probe's was.
+var errGivenUp = errors.New("server given up: it failed a health probe while the request waited")

@@ -1,0 +1,104 @@
+package router
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// TestProxy_GivesUpHungServer: the cheapest server stops answering (a
+// network emulator drops every byte both ways, connections stay open)
+// while requests wait for it. When a health probe fails, the waiting
+// requests move on to the next server at once, instead of waiting out a
+// header timeout (an hour here, so a request that is not given up never
+// comes back within the client's bound).
+func TestProxy_GivesUpHungServer(t *testing.T) {
+	for _, std := range []bool{false, true} {
+		name := map[bool]string{false: "Lean", true: "StdTransport"}[std]
+		t.Run(name, func(t *testing.T) { testGivesUpHungServer(t, std) })
+	}
+}
+
+func testGivesUpHungServer(t *testing.T, std bool) {
+	fs := cluster(t, "a", "b")
+	for _, f := range fs {
+		f.put("cat.jpg", []byte("meow"))
+	}
+	tp := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
+	p := toxiproxy.NewProxy(tp, "a", "127.0.0.1:0", strings.TrimPrefix(fs[0].URL(), "http://"))
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	// Every server lists a at the emulator's address.
+	for _, f := range fs {
+		f.mu.Lock()
+		for i := range f.peers {
+			if f.peers[i].ID == "a" {
+				f.peers[i].URL = "http://" + p.Listen
+			}
+		}
+		f.mu.Unlock()
+	}
+	cfg := priceConfig(fs[1].URL(), cheapest(t))
+	cfg.StdTransport = std
+	cfg.HeaderTimeout = time.Hour
+	cfg.ProbeTimeout = 300 * time.Millisecond
+	rt, ps := mustRouter(t, cfg)
+	a := rt.table.Load().byID["a"]
+	if a == nil || a.st.ejected() {
+		t.Fatal("a is not in rotation")
+	}
+
+	for _, stream := range []string{"upstream", "downstream"} {
+		js := `{"name":"hang-` + stream + `","type":"timeout","stream":"` + stream + `","toxicity":1,"attributes":{"timeout":0}}`
+		if _, err := p.Toxics.AddToxicJson(strings.NewReader(js)); err != nil {
+			t.Fatalf("toxic: %v", err)
+		}
+	}
+	const n = 4
+	client := &http.Client{Timeout: 20 * time.Second}
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := client.Get(ps.URL + "/v1/objects/cat.jpg")
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("X-Cdn-Server"); resp.StatusCode != 200 || got != "b" {
+				errs <- resp.Status + " from " + got + ", want 200 from b"
+			}
+		}()
+	}
+	// All four wait on a, the cheapest; then a probe finds a hung.
+	waitFor(t, "4 requests waiting on a", func() bool {
+		a.waits.mu.Lock()
+		defer a.waits.mu.Unlock()
+		return len(a.waits.set) == n
+	})
+	rt.ProbeAll(context.Background())
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if !a.st.ejected() {
+		t.Fatal("a not ejected after its probe failed")
+	}
+	// The probe's failure is counted once, not once more per request.
+	if got := a.st.consecutiveFailures(); got != 1 {
+		t.Fatalf("a has %d consecutive failures, want 1", got)
+	}
+}
