@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 )
@@ -20,7 +21,9 @@ import (
 // bench/server/ab.sh (docs/benchmarks.md, "The heap's pages kept"): 64 MiB
 // Protobuf uploads 0.8-9.1% faster in six sets of rounds, and the
 // server's peak RssAnon during TestServer_LargeUploadMemory no higher
-// (68-89 MiB with it, 68-87 without).
+// (68-89 MiB with it, 68-87 without). The price: freed pages count in
+// the resident size until the kernel reclaims them, so an idle server's
+// RSS stays near its peak.
 //
 // The runtime reads madvdontneed only as the process starts, and a
 // //go:debug line cannot set it, so the server execs itself with the
@@ -28,10 +31,12 @@ import (
 // it is: that is how an operator keeps the runtime's default.
 func freeMemoryLazily() {
 	godebug, ok := os.LookupEnv("GODEBUG")
-	for _, kv := range strings.Split(godebug, ",") {
-		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == "madvdontneed" {
-			return
-		}
+	if _, named := madvdontneed(godebug); named {
+		return
+	}
+	self := selfPath()
+	if self == "" {
+		return
 	}
 	if ok && godebug != "" {
 		godebug += ","
@@ -43,13 +48,54 @@ func freeMemoryLazily() {
 			env = append(env, kv)
 		}
 	}
-	// The program's own path, not /proc/self/exe: the process takes its
-	// name (what ps and pkill see) from the file run. Exec returns only
-	// if it failed (say the file was removed since); the server then
-	// runs with the runtime's default.
-	self, err := os.Executable()
-	if err != nil {
-		return
-	}
+	// Exec returns only if it failed; the server then runs with the
+	// runtime's default, and says so as it starts.
 	_ = syscall.Exec(self, os.Args, env)
+}
+
+// selfPath is the path to exec this program by, or "" when there is none
+// that is surely this program. The process takes its name (what ps and
+// pkill see) from the file it runs, so the path it was started by comes
+// first: a symlink keeps its own name. /proc/self/exe would rename it
+// "exe", and os.Executable names the symlink's target. A path that no
+// longer leads to this very file (the binary was replaced or removed
+// since it started) is not used: the server then runs without the
+// setting rather than run another build.
+func selfPath() string {
+	running, err := os.Stat("/proc/self/exe")
+	if err != nil {
+		return ""
+	}
+	var candidates []string
+	if len(os.Args) > 0 {
+		if p, err := exec.LookPath(os.Args[0]); err == nil {
+			candidates = append(candidates, p)
+		}
+	}
+	if p, err := os.Executable(); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, p := range candidates {
+		if st, err := os.Stat(p); err == nil && os.SameFile(st, running) {
+			return p
+		}
+	}
+	return ""
+}
+
+// madvdontneed is the value GODEBUG gives madvdontneed, and whether it
+// names it at all, read as the runtime reads it (no spaces trimmed).
+func madvdontneed(godebug string) (string, bool) {
+	for _, kv := range strings.Split(godebug, ",") {
+		if k, v, _ := strings.Cut(kv, "="); k == "madvdontneed" {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// lazyFree says whether the runtime frees memory lazily, for the log.
+func lazyFree() bool {
+	v, _ := madvdontneed(os.Getenv("GODEBUG"))
+	return v == "0"
 }

@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "version", Version)
+	log.Info("starting", "version", Version, "lazy_free", lazyFree())
 	return node.Run(ctx, cfg, log)
 }
 

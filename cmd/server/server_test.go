@@ -225,20 +225,27 @@ func TestServer_LargeUploadMemory(t *testing.T) {
 
 // TestServer_FreesMemoryLazily checks that the server runs with
 // GODEBUG=madvdontneed=0 (see lazyfree_linux.go), keeping the other
-// settings of a GODEBUG it was given, and that an operator's own
-// madvdontneed wins.
+// settings of a GODEBUG it was given, that an operator's own madvdontneed
+// wins, and that the process keeps the name it was started by, also
+// through a symlink.
 func TestServer_FreesMemoryLazily(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the server sets madvdontneed on Linux only")
 	}
-	for _, tc := range []struct{ given, want string }{
-		{"", "madvdontneed=0"},
-		{"http2debug=0", "http2debug=0,madvdontneed=0"},
-		{"madvdontneed=1", "madvdontneed=1"},
+	bin := fixtures.Binary(t, "server")
+	link := filepath.Join(t.TempDir(), "metacdn-s1")
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path, given, want string }{
+		{"Unset", bin, "", "madvdontneed=0"},
+		{"Other", bin, "http2debug=0", "http2debug=0,madvdontneed=0"},
+		{"Operator", bin, "madvdontneed=1", "madvdontneed=1"},
+		{"Symlink", link, "", "madvdontneed=0"},
 	} {
-		t.Run(tc.given, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			addr := fixtures.FreeAddr(t)
-			cmd := exec.Command(fixtures.Binary(t, "server"), "--id", "s1", "--listen", addr, "--data", t.TempDir())
+			cmd := exec.Command(tc.path, "--id", "s1", "--listen", addr, "--data", t.TempDir())
 			cmd.Env = append(os.Environ(), "GODEBUG="+tc.given)
 			var logs fixtures.SyncBuffer
 			cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -264,13 +271,17 @@ func TestServer_FreesMemoryLazily(t *testing.T) {
 			if len(got) != 1 || got[0] != tc.want {
 				t.Errorf("GODEBUG in the server's environment: %q, want [%q]", got, tc.want)
 			}
-			// ps and pkill still know it by its name.
+			// ps and pkill still know it by the name it was started by.
 			comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if name := strings.TrimSpace(string(comm)); name != filepath.Base(cmd.Path) {
-				t.Errorf("the server's process name is %q, want %q", name, filepath.Base(cmd.Path))
+			if name := strings.TrimSpace(string(comm)); name != filepath.Base(tc.path) {
+				t.Errorf("the server's process name is %q, want %q", name, filepath.Base(tc.path))
+			}
+			want := fmt.Sprintf("lazy_free=%v", tc.want != "madvdontneed=1")
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("the start log does not say %s:\n%s", want, logs.String())
 			}
 		})
 	}
