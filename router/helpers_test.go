@@ -29,6 +29,8 @@ type fakeServer struct {
 	healthFail  atomic.Bool  // /healthz answers 503
 	healthDelay atomic.Int64 // nanoseconds /healthz waits before answering
 	hits        atomic.Int64 // object requests served
+	objDelay    atomic.Int64 // nanoseconds an object GET waits before answering
+	started     atomic.Int64 // object GETs received
 	puts        atomic.Int64
 }
 
@@ -92,6 +94,11 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusCreated)
 			fmt.Fprintf(w, `{"key":%q,"size":%d}`, key, len(b))
 			return
+		}
+		f.started.Add(1)
+		if d := f.objDelay.Load(); d > 0 {
+			// A slow server, not a wait in the test.
+			time.Sleep(time.Duration(d))
 		}
 		f.mu.Lock()
 		body, ok := f.objects[key]

@@ -163,7 +163,14 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
 		}
 		skip = append(skip, i)
 		s := rk.servers[i]
-		resp, err := rt.roundTrip(r, lr, s)
+		// The attempt may be given up if s turns out hung (see wait) only
+		// when the request has a healthy server left to go to.
+		var watch *waits
+		var gen uint64
+		if retry && len(skip) < maxAttempts && best(rk.scores[:rk.healthy], skip) >= 0 {
+			watch, gen = &s.waits, s.waits.since()
+		}
+		resp, err := rt.roundTrip(r, lr, s, watch, gen)
 		if err != nil {
 			if r.Context().Err() != nil {
 				release()
@@ -271,7 +278,9 @@ func (rt *Router) sizeHint(r *http.Request) (int64, string) {
 
 // roundTrip sends r to s. The inbound request is shared by every attempt
 // and never changed here: each attempt gets a shallow copy with its own URL.
-func (rt *Router) roundTrip(r *http.Request, lr *leanReq, s *Server) (*http.Response, error) {
+// With watch (s's waits, and gen its since() when s was chosen), the
+// attempt is given up if s fails a probe before its answer's headers come.
+func (rt *Router) roundTrip(r *http.Request, lr *leanReq, s *Server, watch *waits, gen uint64) (*http.Response, error) {
 	if s.fast != nil && r.ContentLength == 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		path := r.URL.EscapedPath()
 		if path == "" {
@@ -282,12 +291,12 @@ func (rt *Router) roundTrip(r *http.Request, lr *leanReq, s *Server) (*http.Resp
 		}
 		if lr != nil && !lr.built {
 			// lr.fwd has no User-Agent line unless the client sent one.
-			return s.fast.roundTrip(r, lr, path, rt.cfg.HeaderTimeout, &s.waits)
+			return s.fast.roundTrip(r, lr, path, rt.cfg.HeaderTimeout, watch, gen)
 		}
 		if _, ok := r.Header["User-Agent"]; !ok {
 			r.Header["User-Agent"] = nil
 		}
-		return s.fast.roundTrip(r, nil, path, rt.cfg.HeaderTimeout, &s.waits)
+		return s.fast.roundTrip(r, nil, path, rt.cfg.HeaderTimeout, watch, gen)
 	}
 	if lr != nil {
 		lr.header(r)
@@ -314,16 +323,18 @@ func (rt *Router) roundTrip(r *http.Request, lr *leanReq, s *Server) (*http.Resp
 		// Keep Go's default User-Agent out of the way of the server's logs.
 		r.Header["User-Agent"] = nil
 	}
-	if !idempotent(r) {
-		// Not sent twice, so not given up either: it waits for its answer.
+	if watch == nil {
 		return rt.transport.RoundTrip(out)
 	}
 	ctx, cancel := context.WithCancel(out.Context())
 	w := &wait{cancel: cancel}
 	out = out.WithContext(ctx)
-	s.waits.add(w)
+	if !watch.add(w, gen) {
+		cancel()
+		return nil, errGivenUp
+	}
 	resp, err := rt.transport.RoundTrip(out)
-	if s.waits.done(w) {
+	if watch.done(w) {
 		if err == nil {
 			resp.Body.Close()
 		}

@@ -114,8 +114,9 @@ func (u *upstream) dial(r *http.Request) (*upConn, error) {
 // of an answer; the request is then sent once more on a new connection,
 // which is safe as it has no body and changes nothing.
 // ws, if not nil, holds the attempt while it awaits the answer's headers
-// (see wait); an attempt given up is not sent again.
-func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTimeout time.Duration, ws *waits) (*http.Response, error) {
+// (see wait; gen is ws.since() when the server was chosen); an attempt
+// given up is not sent again.
+func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTimeout time.Duration, ws *waits, gen uint64) (*http.Response, error) {
 	c := u.get()
 	reused := c != nil
 	for {
@@ -125,7 +126,7 @@ func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTi
 				return nil, err
 			}
 		}
-		resp, err := c.exchange(r, lr, u.host, path, headerTimeout, ws)
+		resp, err := c.exchange(r, lr, u.host, path, headerTimeout, ws, gen)
 		if err == nil {
 			b, ok := resp.Body.(*upBody)
 			if !ok {
@@ -147,7 +148,7 @@ func (u *upstream) roundTrip(r *http.Request, lr *leanReq, path string, headerTi
 	}
 }
 
-func (c *upConn) exchange(r *http.Request, lr *leanReq, host, path string, headerTimeout time.Duration, ws *waits) (*http.Response, error) {
+func (c *upConn) exchange(r *http.Request, lr *leanReq, host, path string, headerTimeout time.Duration, ws *waits, gen uint64) (*http.Response, error) {
 	b := append(c.wb[:0], r.Method...)
 	b = append(append(b, ' '), path...)
 	if q := r.URL.RawQuery; q != "" {
@@ -183,7 +184,10 @@ func (c *upConn) exchange(r *http.Request, lr *leanReq, host, path string, heade
 		// After the deadline is set: giveUp's deadline must not be
 		// overwritten by it.
 		c.wait.nc = c.nc
-		ws.add(&c.wait)
+		if !ws.add(&c.wait, gen) {
+			c.deadline.clear()
+			return nil, errGivenUp
+		}
 	}
 	resp, err := c.readAnswer(r, lr != nil)
 	// Informational answers (103 Early Hints) come before the real one;

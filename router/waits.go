@@ -15,8 +15,11 @@ import (
 // it would wait out HeaderTimeout (30 s by default), although health
 // probes find the server down within ProbeInterval + ProbeTimeout. When a
 // probe fails, the server's waiting attempts are given up, and the
-// request, which is idempotent (see Router.roundTrip), moves on to the
-// next server.
+// request, which is idempotent, moves on to the next server. Only an
+// attempt that has a healthy server left to move on to waits this way:
+// the last one (one server, or the others down) waits for its answer as
+// before, since a server that misses a probe may still be slow rather
+// than gone.
 type wait struct {
 	nc     net.Conn           // the connection read with a deadline (upstream), or
 	cancel context.CancelFunc // the request's context (http.Transport)
@@ -27,16 +30,32 @@ type wait struct {
 type waits struct {
 	mu  sync.Mutex
 	set map[*wait]struct{}
+	gen uint64 // giveUps so far
 }
 
-func (ws *waits) add(w *wait) {
+// since is the number of giveUps so far: taken when the server is chosen,
+// it lets add catch a giveUp that came before the attempt registered
+// (while it dialed, say).
+func (ws *waits) since() uint64 {
 	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return ws.gen
+}
+
+// add registers w, unless the server was given up since gen (see since);
+// it then reports false, and the attempt is given up at once.
+func (ws *waits) add(w *wait, gen uint64) bool {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.gen != gen {
+		return false
+	}
 	if ws.set == nil {
 		ws.set = make(map[*wait]struct{})
 	}
 	ws.set[w] = struct{}{}
 	w.given = false
-	ws.mu.Unlock()
+	return true
 }
 
 // done ends w's wait and reports whether the server was given up
@@ -50,12 +69,12 @@ func (ws *waits) done(w *wait) bool {
 	return given
 }
 
-// giveUp ends every wait. An attempt that registers after it (it chose
-// the server a moment before the probe failed) waits as before: the
-// window is the few microseconds between choosing and sending.
+// giveUp ends every wait, and those of attempts that chose the server
+// before it and register after it (see since).
 func (ws *waits) giveUp() {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
+	ws.gen++
 	for w := range ws.set {
 		w.given = true
 		if w.nc != nil {

@@ -102,3 +102,77 @@ func testGivesUpHungServer(t *testing.T, std bool) {
 		t.Fatalf("a has %d consecutive failures, want 1", got)
 	}
 }
+
+// TestProxy_KeepsLastAttempt: a request with no healthy server left to
+// move on to is not given up when its server fails a probe: a server
+// that misses a probe may be slow rather than gone, and the request gets
+// its answer late instead of a 502 at once.
+func TestProxy_KeepsLastAttempt(t *testing.T) {
+	for _, std := range []bool{false, true} {
+		name := map[bool]string{false: "Lean", true: "StdTransport"}[std]
+		t.Run(name, func(t *testing.T) {
+			fs := cluster(t, "a", "b")
+			for _, f := range fs {
+				f.put("cat.jpg", []byte("meow"))
+			}
+			cfg := priceConfig(fs[0].URL(), cheapest(t))
+			cfg.StdTransport = std
+			cfg.ProbeTimeout = 200 * time.Millisecond
+			rt, ps := mustRouter(t, cfg)
+			fs[1].srv.Close() // b is down: a is the only server left
+			rt.ProbeAll(context.Background())
+			a, b := rt.table.Load().byID["a"], rt.table.Load().byID["b"]
+			if a.st.ejected() || !b.st.ejected() {
+				t.Fatalf("ejected: a %v, b %v; want only b", a.st.ejected(), b.st.ejected())
+			}
+			// a is slow: its answer takes 600 ms, and it misses a probe.
+			fs[0].objDelay.Store(int64(600 * time.Millisecond))
+			fs[0].healthDelay.Store(int64(400 * time.Millisecond))
+			type result struct {
+				status int
+				server string
+				err    error
+			}
+			done := make(chan result, 1)
+			go func() {
+				resp, err := http.Get(ps.URL + "/v1/objects/cat.jpg")
+				if err != nil {
+					done <- result{err: err}
+					return
+				}
+				resp.Body.Close()
+				done <- result{status: resp.StatusCode, server: resp.Header.Get("X-Cdn-Server")}
+			}()
+			waitFor(t, "the request to reach a", func() bool { return fs[0].started.Load() == 1 })
+			rt.ProbeAll(context.Background())
+			if !a.st.ejected() {
+				t.Fatal("a not ejected after a probe past its timeout")
+			}
+			r := <-done
+			if r.err != nil || r.status != 200 || r.server != "a" {
+				t.Fatalf("got %d from %q (err %v), want a's 200", r.status, r.server, r.err)
+			}
+		})
+	}
+}
+
+// TestWaits_GiveUpBeforeAdd: an attempt that chose the server before a
+// giveUp and registers after it (while it dialed) is given up too.
+func TestWaits_GiveUpBeforeAdd(t *testing.T) {
+	var ws waits
+	var early, late wait
+	gen := ws.since()
+	if !ws.add(&early, gen) {
+		t.Fatal("add refused with no giveUp")
+	}
+	ws.giveUp()
+	if !ws.done(&early) {
+		t.Fatal("a registered attempt was not given up")
+	}
+	if ws.add(&late, gen) {
+		t.Fatal("an attempt that chose the server before the giveUp registered after it")
+	}
+	if !ws.add(&late, ws.since()) || ws.done(&late) {
+		t.Fatal("an attempt that chose the server after the giveUp was refused or given up")
+	}
+}
