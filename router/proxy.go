@@ -153,21 +153,23 @@ func (rt *Router) proxy(w http.ResponseWriter, r *http.Request, lr *leanReq) {
 		if held != nil && held.StatusCode == http.StatusNotFound && ejected {
 			break
 		}
-		if len(skip) > 0 {
+		skip = append(skip, i)
+		// The healthy server the request would go to after this one.
+		next := best(rk.scores[:rk.healthy], skip)
+		if len(skip) > 1 {
 			rt.met.retries.Inc()
 		} else if !ejected {
 			d.score = rk.scores[i]
-			if j := best(rk.scores[:rk.healthy], []int{i}); j >= 0 {
-				d.runnerUp, d.runScore = rk.servers[j].ID, rk.scores[j]
+			if next >= 0 {
+				d.runnerUp, d.runScore = rk.servers[next].ID, rk.scores[next]
 			}
 		}
-		skip = append(skip, i)
 		s := rk.servers[i]
 		// The attempt may be given up if s turns out hung (see wait) only
 		// when the request has a healthy server left to go to.
 		var watch *waits
 		var gen uint64
-		if retry && len(skip) < maxAttempts && best(rk.scores[:rk.healthy], skip) >= 0 {
+		if retry && len(skip) < maxAttempts && next >= 0 {
 			watch, gen = &s.waits, s.waits.since()
 		}
 		resp, err := rt.roundTrip(r, lr, s, watch, gen)

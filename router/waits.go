@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // A wait is one attempt that has sent its request to a server and waits
@@ -28,26 +29,23 @@ type wait struct {
 
 // waits are a server's attempts awaiting answer headers.
 type waits struct {
+	gen atomic.Uint64 // giveUps so far; changed under mu
+
 	mu  sync.Mutex
 	set map[*wait]struct{}
-	gen uint64 // giveUps so far
 }
 
 // since is the number of giveUps so far: taken when the server is chosen,
 // it lets add catch a giveUp that came before the attempt registered
 // (while it dialed, say).
-func (ws *waits) since() uint64 {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	return ws.gen
-}
+func (ws *waits) since() uint64 { return ws.gen.Load() }
 
 // add registers w, unless the server was given up since gen (see since);
 // it then reports false, and the attempt is given up at once.
 func (ws *waits) add(w *wait, gen uint64) bool {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	if ws.gen != gen {
+	if ws.gen.Load() != gen {
 		return false
 	}
 	if ws.set == nil {
@@ -74,7 +72,7 @@ func (ws *waits) done(w *wait) bool {
 func (ws *waits) giveUp() {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	ws.gen++
+	ws.gen.Add(1)
 	for w := range ws.set {
 		w.given = true
 		if w.nc != nil {
