@@ -310,8 +310,6 @@ func (w *heldErrorWriter) err() error {
 // http.ServeContent.
 var unixEpoch = time.Unix(0, 0)
 
-// unconditional reports whether h asks for the whole representation with
-// no precondition: then http.ServeContent would answer 200 with it.
 // maxRanges bounds the ranges one request may ask for. Each part of a
 // multipart answer carries its own headers: 5,000 one-byte ranges of a
 // 100 KB object made a 738 KB answer.
@@ -349,6 +347,8 @@ func tameRange(r *http.Request) error {
 	return nil
 }
 
+// unconditional reports whether h asks for the whole representation with
+// no precondition: then http.ServeContent would answer 200 with it.
 func unconditional(h http.Header) bool {
 	for _, k := range [...]string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
 		if v := h[k]; len(v) > 0 && v[0] != "" {
